@@ -1,0 +1,230 @@
+//! DynamoDB helpers every data function needs: backoff with full jitter, batch writes that
+//! resubmit `UnprocessedItems` until done or a deadline (reporting exactly what was not
+//! written), paginated queries, and one typed error for the HTTP edge.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+use futures_util::StreamExt;
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB's limit on requests per `BatchWriteItem`.
+pub const BATCH_WRITE_LIMIT: usize = 25;
+/// Chunks written concurrently by [`batch_write`].
+const BATCH_CONCURRENCY: usize = 4;
+
+/// Why a storage call failed, in the terms the HTTP edge maps to a status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write's condition did not hold.
+    #[error("condition not met")]
+    ConditionFailed,
+    /// DynamoDB throttled us beyond the retries.
+    #[error("storage throttled")]
+    Throttled,
+    /// DynamoDB could not be reached or failed (5xx, timeout, connection).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a misconfiguration (missing table, bad request).
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+];
+
+impl StoreError {
+    /// Classifies an SDK error by its code and kind.
+    pub fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static, R>(err: &SdkError<E, R>) -> Self {
+        match err {
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().unwrap_or_default();
+                if code == "ConditionalCheckFailedException" {
+                    StoreError::ConditionFailed
+                } else if THROTTLING_CODES.contains(&code) {
+                    StoreError::Throttled
+                } else if code == "InternalServerError" || code == "ServiceUnavailable" {
+                    StoreError::Unavailable(code.to_owned())
+                } else {
+                    StoreError::Other(crate::aws::error_summary(err))
+                }
+            }
+            _ => StoreError::Unavailable(crate::aws::error_summary(err)),
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: attempt `n` sleeps a random time in
+/// `[0, min(cap, base * 2^n)]`, which spreads retries of many clients apart.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    /// First ceiling.
+    pub base: Duration,
+    /// Largest ceiling.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { base: Duration::from_millis(20), cap: Duration::from_millis(1000) }
+    }
+}
+
+impl Backoff {
+    /// The ceiling for attempt `n` (0-based).
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// A jittered delay for attempt `n`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self.ceiling(attempt);
+        let mut bytes = [0u8; 8];
+        let _ = aws_lc_rs::rand::fill(&mut bytes);
+        let fraction = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+        ceiling.mul_f64(fraction)
+    }
+}
+
+/// What [`batch_write`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchWriteReport {
+    /// Requests DynamoDB confirmed.
+    pub written: usize,
+    /// Indices (into the input) of requests not written: unprocessed at the deadline, or in a
+    /// chunk whose call failed. Sorted.
+    pub unwritten: Vec<usize>,
+    /// The last call error, if a call failed outright.
+    pub error: Option<StoreError>,
+    /// `BatchWriteItem` calls made (each chunk's first call plus resubmissions).
+    pub calls: usize,
+}
+
+/// Writes `requests` to `table` in chunks of 25, resubmitting `UnprocessedItems` with backoff
+/// until all are written or `deadline` passes. Nothing is silently dropped: whatever was not
+/// confirmed is listed by index in the report.
+pub async fn batch_write(
+    client: &Client,
+    table: &str,
+    requests: Vec<WriteRequest>,
+    deadline: Instant,
+    backoff: Backoff,
+) -> BatchWriteReport {
+    let indexed: Vec<(usize, WriteRequest)> = requests.into_iter().enumerate().collect();
+    let chunks: Vec<Vec<(usize, WriteRequest)>> = indexed.chunks(BATCH_WRITE_LIMIT).map(<[_]>::to_vec).collect();
+    let reports: Vec<BatchWriteReport> = futures_util::stream::iter(chunks)
+        .map(|chunk| write_chunk(client, table, chunk, deadline, backoff))
+        .buffer_unordered(BATCH_CONCURRENCY)
+        .collect()
+        .await;
+    let mut total = BatchWriteReport::default();
+    for r in reports {
+        total.written += r.written;
+        total.calls += r.calls;
+        total.unwritten.extend(r.unwritten);
+        if r.error.is_some() {
+            total.error = r.error;
+        }
+    }
+    total.unwritten.sort_unstable();
+    total
+}
+
+async fn write_chunk(
+    client: &Client,
+    table: &str,
+    mut pending: Vec<(usize, WriteRequest)>,
+    deadline: Instant,
+    backoff: Backoff,
+) -> BatchWriteReport {
+    let mut report = BatchWriteReport::default();
+    let mut attempt = 0u32;
+    while !pending.is_empty() {
+        if Instant::now() >= deadline {
+            break;
+        }
+        report.calls += 1;
+        let batch: Vec<WriteRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
+        let result = client.batch_write_item().request_items(table, batch).send().await;
+        let unprocessed = match result {
+            Ok(out) => out.unprocessed_items.and_then(|mut m| m.remove(table)).unwrap_or_default(),
+            Err(err) => {
+                report.error = Some(StoreError::from_sdk(&err));
+                break;
+            }
+        };
+        let before = pending.len();
+        pending.retain(|(_, req)| unprocessed.contains(req));
+        report.written += before - pending.len();
+        if pending.is_empty() {
+            break;
+        }
+        let delay = backoff.delay(attempt);
+        attempt += 1;
+        if Instant::now() + delay >= deadline {
+            break;
+        }
+        tracing::debug!(unprocessed = pending.len(), attempt, "resubmitting unprocessed items");
+        tokio::time::sleep(delay).await;
+    }
+    report.unwritten = pending.into_iter().map(|(i, _)| i).collect();
+    report
+}
+
+/// Every item a query matches, following `LastEvaluatedKey` to the end (no silent cap).
+pub async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    let mut pages = query.into_paginator().send();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| StoreError::from_sdk(&e))?;
+        items.extend(page.items.unwrap_or_default());
+    }
+    Ok(items)
+}
+
+/// One page of a query, and the key to continue from (feed it to a cursor).
+pub async fn query_page(
+    query: QueryFluentBuilder,
+    start: Option<Item>,
+) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+    let out = query.set_exclusive_start_key(start).send().await.map_err(|e| StoreError::from_sdk(&e))?;
+    Ok((out.items.unwrap_or_default(), out.last_evaluated_key.filter(|k| !k.is_empty())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_ceilings_grow_then_cap() {
+        let b = Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(100) };
+        let ceilings: Vec<u128> = (0..6).map(|n| b.ceiling(n).as_millis()).collect();
+        assert_eq!(ceilings, vec![10, 20, 40, 80, 100, 100]);
+        assert_eq!(b.ceiling(500), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn jitter_stays_within_the_ceiling_and_varies() {
+        let b = Backoff { base: Duration::from_millis(50), cap: Duration::from_secs(1) };
+        let delays: Vec<Duration> = (0..200).map(|_| b.delay(3)).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_millis(400)));
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 150, "full jitter spreads delays");
+        let mean = delays.iter().sum::<Duration>() / 200;
+        assert!(
+            mean > Duration::from_millis(120) && mean < Duration::from_millis(280),
+            "mean {mean:?} near half the ceiling"
+        );
+    }
+}
