@@ -1,0 +1,205 @@
+//! Petty's health function: liveness, readiness and a detailed view for operators.
+//!
+//! - `GET /v1/health`: cheap liveness, no dependency call.
+//! - `GET /v1/health/ready`: every table and the public key set, concurrently, each with a
+//!   timeout; 503 naming what failed.
+//! - `GET /v1/health/detailed`: readiness plus this stack's alarms and build info; `admin` scope.
+
+pub mod config;
+pub mod probes;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use petty_shared::auth::authenticate;
+use petty_shared::http::{ApiError, Handler, Invocation, json_response, route_path};
+use petty_shared::jwt::{PublicKeySet, Verifier};
+use petty_shared::secrets::{SecretCache, SecretSource};
+use serde::Serialize;
+
+pub use config::HealthConfig;
+pub use probes::{AlarmSource, AlarmStatus, TableProbe};
+
+/// The service name in logs and metrics.
+pub const SERVICE: &str = "health";
+/// The scope `/v1/health/detailed` requires.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// Build facts reported by liveness and the detailed view.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildInfo {
+    pub version: &'static str,
+    pub git_sha: &'static str,
+    pub profile: &'static str,
+    pub arch: &'static str,
+}
+
+impl BuildInfo {
+    /// This binary's build info (`PETTY_GIT_SHA` is set by `make build`).
+    pub fn current() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION"),
+            git_sha: option_env!("PETTY_GIT_SHA").unwrap_or("unknown"),
+            profile: if cfg!(debug_assertions) { "debug" } else { "release" },
+            arch: std::env::consts::ARCH,
+        }
+    }
+}
+
+/// One dependency's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The health handler over its dependencies.
+pub struct HealthApp<T, A, S> {
+    tables: Vec<String>,
+    table_probe: T,
+    alarms: A,
+    alarm_prefix: String,
+    keys: Arc<SecretCache<S>>,
+    public_keys_secret_id: String,
+    verifier: Verifier<S>,
+    check_timeout: Duration,
+    started: Instant,
+    build: BuildInfo,
+}
+
+impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
+    /// Wires the handler; called once at cold start.
+    pub fn new(cfg: &HealthConfig, table_probe: T, alarms: A, keys: Arc<SecretCache<S>>) -> Self {
+        let settings = petty_shared::jwt::JwtSettings {
+            issuer: cfg.common.jwt_issuer.clone(),
+            audience: cfg.common.jwt_audience.clone(),
+        };
+        Self {
+            tables: cfg.tables.clone(),
+            table_probe,
+            alarms,
+            alarm_prefix: cfg.alarm_prefix.clone(),
+            verifier: Verifier::new(keys.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
+            keys,
+            public_keys_secret_id: cfg.common.public_keys_secret_id.clone(),
+            check_timeout: cfg.check_timeout,
+            started: Instant::now(),
+            build: BuildInfo::current(),
+        }
+    }
+
+    fn liveness(&self, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        #[derive(Serialize)]
+        struct Live<'a> {
+            status: &'static str,
+            service: &'static str,
+            version: &'static str,
+            git_sha: &'static str,
+            cold_start: bool,
+            uptime_s: u64,
+            build: &'a BuildInfo,
+        }
+        json_response(
+            StatusCode::OK,
+            &Live {
+                status: "ok",
+                service: SERVICE,
+                version: self.build.version,
+                git_sha: self.build.git_sha,
+                cold_start: inv.cold_start,
+                uptime_s: self.started.elapsed().as_secs(),
+                build: &self.build,
+            },
+        )
+    }
+
+    /// Runs every readiness check concurrently, each bounded by the timeout.
+    pub async fn checks(&self) -> Vec<Check> {
+        let tables =
+            self.tables.iter().map(|table| self.timed(format!("dynamodb:{table}"), self.table_probe.describe(table)));
+        let keys = self.timed("secretsmanager:public-keys".to_owned(), self.read_public_keys());
+        let (mut checks, key_check) = futures_util::join!(join_all(tables), keys);
+        checks.push(key_check);
+        checks
+    }
+
+    /// Reads the public key set from Secrets Manager itself (not the cache) and parses it.
+    async fn read_public_keys(&self) -> Result<(), String> {
+        let value = self.keys.source().fetch(&self.public_keys_secret_id).await.map_err(|e| e.to_string())?;
+        PublicKeySet::from_jwks(value.expose()).map(|_| ())
+    }
+
+    async fn timed(&self, name: String, check: impl std::future::Future<Output = Result<(), String>>) -> Check {
+        let started = Instant::now();
+        // Boxed: SDK futures are large, and several run side by side here.
+        let outcome = petty_shared::xray::phase(&name, tokio::time::timeout(self.check_timeout, Box::pin(check))).await;
+        let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+        let error = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some(format!("timed out after {} ms", self.check_timeout.as_millis())),
+        };
+        if let Some(e) = &error {
+            tracing::warn!(dependency = %name, error = %e, latency_ms, "dependency check failed");
+        }
+        Check { name, ok: error.is_none(), latency_ms, error }
+    }
+
+    async fn readiness(&self) -> Result<Response<Body>, ApiError> {
+        let checks = self.checks().await;
+        let ready = checks.iter().all(|c| c.ok);
+        let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        json_response(
+            status,
+            &serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks }),
+        )
+    }
+
+    async fn detailed(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        authenticate(&self.verifier, req).await?.require_scope(ADMIN_SCOPE)?;
+        let (checks, alarms) =
+            futures_util::join!(Box::pin(self.checks()), Box::pin(self.alarms.alarms(&self.alarm_prefix)));
+        let ready = checks.iter().all(|c| c.ok);
+        let (alarms, alarms_error) = match alarms {
+            Ok(list) => (list, None),
+            Err(e) => (vec![], Some(e)),
+        };
+        let in_alarm = alarms.iter().filter(|a| a.state == "ALARM").count();
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "status": if ready { "ready" } else { "not_ready" },
+                "checks": checks,
+                "alarms": alarms,
+                "alarms_in_alarm_state": in_alarm,
+                "alarms_error": alarms_error,
+                "build": self.build,
+                "cold_start": inv.cold_start,
+                "uptime_s": self.started.elapsed().as_secs(),
+            }),
+        )
+    }
+}
+
+impl<T: TableProbe, A: AlarmSource, S: SecretSource> Handler for HealthApp<T, A, S> {
+    async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        let path = route_path(&req);
+        if !matches!(path.as_str(), "/v1/health" | "/v1/health/ready" | "/v1/health/detailed") {
+            return Err(ApiError::NotFound("no such route".into()));
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        match path.as_str() {
+            "/v1/health" => self.liveness(inv),
+            "/v1/health/ready" => self.readiness().await,
+            _ => self.detailed(&req, inv).await,
+        }
+    }
+}
