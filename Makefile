@@ -1,0 +1,46 @@
+# Petty: `make dev` runs it locally, `make test` tests it. Both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV       := .venv
+REQS       := tools/requirements.txt
+VENV_STAMP := $(VENV)/.installed-$(shell sha1sum $(REQS) | cut -c1-12)
+
+.PHONY: help venv dev test lint fmt invoke keys clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+venv: $(VENV_STAMP) ## Create the repo-local Python venv (moto, cargo-lambda); fast when done
+
+$(VENV_STAMP): $(REQS)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(REQS)
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+dev: venv ## Run moto + every function behind http://127.0.0.1:9000 (Ctrl-C stops all)
+	tools/dev.sh
+
+test: venv ## fmt, clippy and every test against a fresh moto server
+	tools/test.sh
+
+fmt: ## Format the code
+	cargo fmt --all
+
+lint: ## clippy with warnings as errors
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+invoke: venv ## Invoke every events/<function>/*.json against a running `make dev`
+	@for f in events/*/*.json; do \
+	  fn=petty-$$(basename $$(dirname $$f)); \
+	  echo "== $$fn $$f"; \
+	  $(VENV)/bin/cargo-lambda lambda invoke $$fn -A 127.0.0.1 -P $${API_PORT:-9000} --data-file $$f | head -c 400; echo; \
+	done
+
+keys: venv ## Generate a new current RSA key (keeping the previous) in STAGE's secrets; ENDPOINT for local
+	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} $${ENDPOINT:+--endpoint $$ENDPOINT}
+
+clean: ## Remove build output and the venv
+	cargo clean
+	rm -rf $(VENV) .dev.env

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make dev`: moto on 127.0.0.1, every table and secret of template.yaml created in it (fresh
+# RSA key set included), then every function behind one local HTTP endpoint via
+# `cargo lambda watch`. Ctrl-C stops everything, moto included, by pid.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+MOTO_PORT=${MOTO_PORT:-4566}
+API_PORT=${API_PORT:-9000}
+STAGE=${STAGE:-dev}
+mkdir -p target
+
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "stopping (watch pid ${WATCH_PID:-none}, moto pid ${MOTO_PID:-none})"
+  stop_pid "${WATCH_PID:-}"
+  stop_pid "${MOTO_PID:-}"
+}
+trap cleanup INT TERM EXIT
+
+start_moto "$MOTO_PORT" target/moto-dev.log
+echo "moto server on http://127.0.0.1:$MOTO_PORT (pid $MOTO_PID)"
+"$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$MOTO_PORT" --stage "$STAGE" --env-file .dev.env
+
+cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file .dev.env &
+WATCH_PID=$!
+cat <<MSG
+
+Petty is starting on http://127.0.0.1:$API_PORT (functions compile on their first request).
+  curl -s http://127.0.0.1:$API_PORT/v1/health
+  curl -s http://127.0.0.1:$API_PORT/v1/health/ready
+Press Ctrl-C to stop everything.
+MSG
+wait "$WATCH_PID"

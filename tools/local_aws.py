@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Local AWS for Petty: seed moto from template.yaml and write the functions' environment.
+
+    local_aws.py seed --endpoint URL [--stage dev] [--env-file .dev.env]
+
+Reads every AWS::DynamoDB::Table and AWS::SecretsManager::Secret that template.yaml declares
+and creates it in moto (idempotently), generating a fresh RSA key set for the JWT secrets.
+Then resolves the functions' environment variables (Globals + each function) against what it
+created and writes them as KEY=VALUE lines for `cargo lambda watch --env-file`.
+
+The same key-set code serves `keys` for a deployed stack (no --endpoint): it generates a new
+key, makes it current and keeps the previous one, in both secrets.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+
+# --------------------------------------------------------------------------- template
+class CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation short-form tags as {"Fn::X": value}."""
+
+
+def _cfn_tag(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if name == "Fn::GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path) -> dict:
+    with open(path) as f:
+        return yaml.load(f, Loader=CfnLoader)
+
+
+def resources_of(template: dict, kind: str) -> dict:
+    return {k: v for k, v in template.get("Resources", {}).items() if v.get("Type") == kind}
+
+
+class Resolver:
+    """Resolves the intrinsic functions Petty's template uses, for the local stack."""
+
+    def __init__(self, template: dict, stage: str):
+        self.params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        self.params["Stage"] = stage
+        self.params.update({"AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"})
+        self.physical: dict[str, str] = {}
+
+    def __call__(self, value):
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                if arg in self.physical:
+                    return self.physical[arg]
+                if arg in self.params:
+                    return self.params[arg]
+                raise KeyError(f"cannot resolve !Ref {arg} locally")
+            if key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                for name, val in {**self.params, **self.physical}.items():
+                    text = text.replace("${" + name + "}", val)
+                if "${" in text:
+                    raise KeyError(f"cannot resolve !Sub {arg!r} locally")
+                return text
+            if key == "Fn::Join":
+                sep, parts = arg
+                return sep.join(str(self(p)) for p in parts)
+        if isinstance(value, (int, float, bool)):
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        return value
+
+
+# --------------------------------------------------------------------------- key sets
+def _b64(n: int) -> str:
+    return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+
+def jwk_of(kid: str, private_pem: str) -> dict:
+    """The public JWK of a PKCS#8 private key."""
+    public = serialization.load_pem_private_key(private_pem.encode(), None).public_key().public_numbers()
+    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": _b64(public.n), "e": _b64(public.e)}
+
+
+def new_key(kid: str) -> dict:
+    """A fresh RSA-2048 signing entry: {"kid", "private_key_pem"}."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return {"kid": kid, "private_key_pem": pem.decode()}
+
+
+def rotated_key_sets(previous_signing: dict | None) -> tuple[str, str, str]:
+    """A new current key plus the previous current one: (kid, signing JSON, JWKS JSON)."""
+    kid = time.strftime("k%Y%m%d%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    keys = [new_key(kid)]
+    if previous_signing:
+        current = previous_signing.get("current_kid")
+        keys += [k for k in previous_signing.get("keys", []) if k["kid"] == current]
+    jwks = [jwk_of(k["kid"], k["private_key_pem"]) for k in keys]
+    return kid, json.dumps({"current_kid": kid, "keys": keys}), json.dumps({"keys": jwks})
+
+
+# --------------------------------------------------------------------------- seeding
+def client(service: str, endpoint: str | None):
+    kwargs = {"region_name": REGION}
+    if endpoint:
+        kwargs.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(service, **kwargs)
+
+
+def create_tables(template: dict, resolve: Resolver, endpoint: str) -> list[str]:
+    ddb = client("dynamodb", endpoint)
+    existing = set(ddb.list_tables().get("TableNames", []))
+    names = []
+    for logical, res in resources_of(template, "AWS::DynamoDB::Table").items():
+        props = res["Properties"]
+        name = resolve(props["TableName"])
+        resolve.physical[logical] = name
+        names.append(name)
+        if name in existing:
+            continue
+        args = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in gsi.items() if k in ("IndexName", "KeySchema", "Projection")} for gsi in props["GlobalSecondaryIndexes"]
+            ]
+        ddb.create_table(**args)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True})
+    return names
+
+
+def create_secrets(template: dict, resolve: Resolver, endpoint: str) -> list[str]:
+    sm = client("secretsmanager", endpoint)
+    declared = resources_of(template, "AWS::SecretsManager::Secret")
+    names = {}
+    for logical, res in declared.items():
+        name = resolve(res["Properties"]["Name"])
+        resolve.physical[logical] = name
+        names[logical] = name
+    _, signing, jwks = rotated_key_sets(None)
+    for logical, res in declared.items():
+        name = names[logical]
+        if logical == "SigningKeysSecret":
+            value = signing
+        elif logical == "PublicKeysSecret":
+            value = jwks
+        elif "GenerateSecretString" in res["Properties"]:
+            value = secrets.token_urlsafe(48)
+        else:
+            raise SystemExit(f"don't know how to fill secret {logical} locally")
+        try:
+            sm.create_secret(Name=name, SecretString=value)
+        except sm.exceptions.ResourceExistsException:
+            sm.put_secret_value(SecretId=name, SecretString=value)
+    return list(names.values())
+
+
+def function_env(template: dict, resolve: Resolver) -> dict[str, str]:
+    """The union of every function's environment, resolved for the local stack."""
+    base = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    env: dict[str, str] = {}
+    for logical, res in resources_of(template, "AWS::Serverless::Function").items():
+        own = res.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for key, value in {**base, **own}.items():
+            resolved = str(resolve(value))
+            if key in env and env[key] != resolved:
+                raise SystemExit(f"{logical}: {key} differs between functions; one local endpoint cannot serve both")
+            env[key] = resolved
+    return env
+
+
+def seed(args) -> None:
+    template = load_template(Path(args.template))
+    resolve = Resolver(template, args.stage)
+    tables = create_tables(template, resolve, args.endpoint)
+    names = create_secrets(template, resolve, args.endpoint)
+    env = function_env(template, resolve)
+    env.update({
+        "AWS_ENDPOINT_URL": args.endpoint,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "CORS_ALLOWED_ORIGINS": "*",
+    })
+    if args.env_file:
+        Path(args.env_file).write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    print(json.dumps({"tables": tables, "secrets": names}))
+
+
+def keys(args) -> None:
+    """Generate a new current key for a deployed (or local) stack, keeping the previous one."""
+    sm = client("secretsmanager", args.endpoint)
+    signing_id, public_id = f"petty/{args.stage}/jwt-signing-keys", f"petty/{args.stage}/jwt-public-keys"
+    try:
+        previous = json.loads(sm.get_secret_value(SecretId=signing_id)["SecretString"])
+    except Exception:  # noqa: BLE001 - an empty secret has no value yet: first key set
+        previous = None
+    kid, signing, jwks = rotated_key_sets(previous)
+    # Public keys first: verifiers must know a key before any token is signed with it.
+    sm.put_secret_value(SecretId=public_id, SecretString=jwks)
+    sm.put_secret_value(SecretId=signing_id, SecretString=signing)
+    print(json.dumps({"current_kid": kid, "kept_previous": bool(previous)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("seed", help="create the template's tables and secrets in moto")
+    s.add_argument("--endpoint", required=True)
+    s.add_argument("--stage", default="dev")
+    s.add_argument("--template", default=str(ROOT / "template.yaml"))
+    s.add_argument("--env-file")
+    s.set_defaults(func=seed)
+    k = sub.add_parser("keys", help="generate a new current signing key, keeping the previous one")
+    k.add_argument("--endpoint", help="omit for the AWS account of your credentials")
+    k.add_argument("--stage", default="dev")
+    k.set_defaults(func=keys)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
