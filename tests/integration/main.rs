@@ -1,0 +1,9 @@
+//! Integration tests: the common crate and the functions' handlers against moto, through the
+//! real AWS SDK. One binary with modules, because every test binary links the whole SDK.
+
+mod dynamo;
+mod health;
+mod http;
+mod secrets;
+mod template;
+mod xray;

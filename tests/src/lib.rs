@@ -1,0 +1,183 @@
+//! Support for the integration tests: the moto endpoint, SDK clients, unique names, keys,
+//! and realistic API Gateway events.
+//!
+//! Tests run against moto over the real AWS wire protocol; `make test` starts it and sets
+//! `AWS_ENDPOINT_URL`. Nothing here talks to real AWS: a non-loopback endpoint is refused.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use lambda_http::{Body, Request, RequestExt, Response};
+use petty_shared::jwt::{Claims, JwtSettings, Signer, TokenType, Verifier};
+use petty_shared::keygen::{self, GeneratedKey};
+use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
+use serde_json::{Value, json};
+
+/// Token issuer the tests configure.
+pub const ISSUER: &str = "https://auth.petty.test";
+/// Token audience the tests configure.
+pub const AUDIENCE: &str = "petty-api";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The moto endpoint; panics with instructions when tests are run without `make test`.
+pub fn endpoint() -> String {
+    let url = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL is not set: run the tests with `make test`, which starts moto");
+    assert!(
+        url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:"),
+        "refusing to run integration tests against a non-local endpoint: {url}"
+    );
+    url
+}
+
+/// The production SDK configuration, pointed at moto by the environment.
+pub async fn sdk() -> SdkConfig {
+    endpoint();
+    petty_shared::aws::load().await
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// Creates a table keyed by `pk` (S) and `sk` (N).
+pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::N).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().unwrap())
+        .send()
+        .await
+        .expect("create table in moto");
+}
+
+/// Creates or overwrites a secret.
+pub async fn put_secret(sm: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    if sm.create_secret().name(name).secret_string(value).send().await.is_err() {
+        sm.put_secret_value().secret_id(name).secret_string(value).send().await.expect("put secret in moto");
+    }
+}
+
+/// A key set stored in moto under a unique JWKS secret, with a signer for it.
+pub struct Keys {
+    pub key: GeneratedKey,
+    pub signer: Signer,
+    pub jwks_secret_id: String,
+}
+
+impl Keys {
+    /// Generates a key and stores its JWKS in moto.
+    pub async fn stored(sm: &aws_sdk_secretsmanager::Client) -> Self {
+        let key = keygen::generate(&unique("kid"));
+        let jwks_secret_id = unique("jwks");
+        put_secret(sm, &jwks_secret_id, &keygen::jwks_json(&[&key])).await;
+        let signer = Signer::from_json(&keygen::signing_set_json(&key.kid, &[&key])).unwrap();
+        Self { key, signer, jwks_secret_id }
+    }
+
+    /// An access token for `sub` with `scopes`.
+    pub fn access_token(&self, sub: &str, scopes: &[&str]) -> String {
+        self.signer.sign(&claims(sub, scopes, TokenType::Access)).unwrap()
+    }
+}
+
+/// Valid claims for the test issuer and audience.
+pub fn claims(sub: &str, scopes: &[&str], token_type: TokenType) -> Claims {
+    let now = chrono::Utc::now().timestamp();
+    Claims {
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        sub: sub.into(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        token_type,
+        jti: uuid::Uuid::new_v4().to_string(),
+        iat: now,
+        nbf: now,
+        exp: now + 900,
+        fam: None,
+    }
+}
+
+/// A secret cache over the real Secrets Manager client.
+pub fn secret_cache(
+    sm: aws_sdk_secretsmanager::Client,
+    settings: CacheSettings,
+) -> Arc<SecretCache<SecretsManagerSource>> {
+    Arc::new(SecretCache::new(SecretsManagerSource::new(sm), settings))
+}
+
+/// A verifier for the test issuer and audience.
+pub fn verifier(cache: Arc<SecretCache<SecretsManagerSource>>, jwks_secret_id: &str) -> Verifier<SecretsManagerSource> {
+    Verifier::new(cache, jwks_secret_id, &JwtSettings { issuer: ISSUER.into(), audience: AUDIENCE.into() })
+}
+
+/// An API Gateway HTTP API (payload v2) event.
+pub fn v2_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
+    let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.petty.test",
+            "domainPrefix": "api",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "tests" },
+            "requestId": "apigw-req",
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "22/Nov/2026:18:00:00 +0000",
+            "timeEpoch": 1795370400000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// A request parsed from an event, with a Lambda context carrying `request_id` and `trace`.
+pub fn request(event: &Value, request_id: &str, trace: Option<&str>) -> Request {
+    let req = lambda_http::request::from_str(&event.to_string()).expect("event parses as an API Gateway request");
+    let mut ctx = lambda_http::Context::default();
+    ctx.request_id = request_id.to_owned();
+    ctx.xray_trace_id = trace.map(str::to_owned);
+    ctx.deadline = (chrono::Utc::now().timestamp_millis() + 10_000) as u64;
+    req.with_lambda_context(ctx)
+}
+
+/// The response body as text (gunzipped if needed).
+pub fn body_text(resp: &Response<Body>) -> String {
+    let bytes: Vec<u8> = match resp.body() {
+        Body::Text(t) => t.clone().into_bytes(),
+        Body::Binary(b) => b.clone(),
+        _ => vec![],
+    };
+    if resp.headers().get("content-encoding").is_some_and(|v| v == "gzip") {
+        use std::io::Read;
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut out).expect("valid gzip");
+        return out;
+    }
+    String::from_utf8(bytes).expect("utf-8 body")
+}
+
+/// The response body as JSON.
+pub fn body_json(resp: &Response<Body>) -> Value {
+    serde_json::from_str(&body_text(resp)).expect("JSON body")
+}
