@@ -5,8 +5,11 @@ SHELL := /bin/bash
 VENV       := .venv
 REQS       := tools/requirements.txt
 VENV_STAMP := $(VENV)/.installed-$(shell sha1sum $(REQS) | cut -c1-12)
+BUILD_REQS  := tools/requirements-build.txt
+BUILD_STAMP := $(VENV)/.build-installed-$(shell sha1sum $(BUILD_REQS) | cut -c1-12)
+GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: help venv dev test lint fmt invoke keys clean
+.PHONY: help venv dev test lint fmt invoke keys build bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -17,6 +20,11 @@ $(VENV_STAMP): $(REQS)
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(REQS)
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(BUILD_STAMP): $(BUILD_REQS) $(VENV_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(BUILD_REQS)
+	rm -f $(VENV)/.build-installed-*
 	touch $@
 
 dev: venv ## Run moto + every function behind http://127.0.0.1:9000 (Ctrl-C stops all)
@@ -40,6 +48,15 @@ invoke: venv ## Invoke every events/<function>/*.json against a running `make de
 
 keys: venv ## Generate a new current RSA key (keeping the previous) in STAGE's secrets; ENDPOINT for local
 	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} $${ENDPOINT:+--endpoint $$ENDPOINT}
+
+build: $(BUILD_STAMP) ## arm64 release bootstrap per function in target/lambda/ (cargo-lambda + zig)
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace
+	@ls -l target/lambda/*/bootstrap | awk '{printf "  %-45s %6.2f MB\n", $$9, $$5/1048576}'
+
+bench: venv ## Release builds, then cold start, warm latency and max RSS under a Runtime API emulator
+	PETTY_GIT_SHA=$(GIT_SHA) cargo build --release -p petty-health
+	$(VENV)/bin/python tools/coldstart.py target/release/petty-health
 
 clean: ## Remove build output and the venv
 	cargo clean

@@ -16,6 +16,7 @@ cleanup() {
   echo; echo "stopping (watch pid ${WATCH_PID:-none}, moto pid ${MOTO_PID:-none})"
   stop_pid "${WATCH_PID:-}"
   stop_pid "${MOTO_PID:-}"
+  exit 0
 }
 trap cleanup INT TERM EXIT
 

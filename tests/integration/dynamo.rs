@@ -1,6 +1,7 @@
 //! Put, query, pagination with cursors, and batch writes with `UnprocessedItems`.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -254,4 +255,69 @@ async fn deadline_reports_exactly_the_unwritten_items() {
     for i in 0..70 {
         assert_eq!(stored.contains(&i), !report.unwritten.contains(&i), "item {i}: the report must match the table");
     }
+}
+
+/// Turns the first `remaining` responses into DynamoDB throttling errors, on the wire.
+#[derive(Debug)]
+struct Throttles {
+    remaining: AtomicUsize,
+    attempts: Arc<AtomicUsize>,
+}
+
+impl Intercept for Throttles {
+    fn name(&self) -> &'static str {
+        "Throttles"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        ctx: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        if self.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            let resp = ctx.response_mut();
+            *resp.status_mut() = 400.try_into()?;
+            let body = serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "The level of configured provisioned throughput for the table was exceeded."
+            });
+            set_json_body!(resp, &body);
+        }
+        Ok(())
+    }
+}
+
+async fn throttled_client(times: usize) -> (Client, Arc<AtomicUsize>) {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk().await)
+        .interceptor(Throttles { remaining: AtomicUsize::new(times), attempts: attempts.clone() })
+        .build();
+    (Client::from_conf(conf), attempts)
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_then_typed() {
+    let table = unique("throttle");
+    create_table(&petty_shared::aws::dynamodb(&sdk().await), &table).await;
+    let put = |c: &Client, sk: &str| {
+        c.put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S("p".into()))
+            .item("sk", AttributeValue::N(sk.into()))
+    };
+
+    // Two throttles: the SDK's standard retry mode (3 attempts, full-jitter backoff) absorbs them.
+    let (client, attempts) = throttled_client(2).await;
+    put(&client, "1").send().await.expect("retried past two throttles");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+
+    // Throttled on every attempt: the error is typed, so the edge answers 503 + Retry-After.
+    let (client, attempts) = throttled_client(usize::MAX).await;
+    let err = put(&client, "2").send().await.unwrap_err();
+    assert_eq!(StoreError::from_sdk(&err), StoreError::Throttled);
+    assert_eq!(attempts.load(Ordering::SeqCst), 3, "bounded attempts");
+    let api: petty_shared::http::ApiError = StoreError::from_sdk(&err).into();
+    assert_eq!(api.status().as_u16(), 503);
 }
