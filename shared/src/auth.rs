@@ -1,13 +1,34 @@
-//! Who is calling: the principal every data route authorises against.
-//!
-//! The foundation accepts bearer JWTs; API keys (`X-Api-Key`) join when the auth function
-//! lands, through the same [`Principal`].
+//! Who is calling: one extractor for every function. `Authorization: Bearer <jwt>` or
+//! `X-Api-Key: pty_...` becomes a typed [`Principal`]; 401 when missing or invalid, 403 when a
+//! scope is missing. Ownership (another owner's collar is a 404) is checked by the data routes
+//! with this principal.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::Request;
+use lambda_http::http::header;
 
-use crate::http::{ApiError, bearer_token};
+use crate::api_key;
+use crate::audit::{self, AuditEvent, AuditStore};
+use crate::dynamo::StoreError;
+use crate::http::{ApiError, bearer_token, source_ip};
 use crate::jwt::{TokenType, Verifier};
 use crate::secrets::SecretSource;
+
+/// Scopes a new account gets.
+pub const USER_SCOPES: &[&str] =
+    &["collars:manage", "readings:read", "readings:write", "timeline:read", "feedback:write", "api-keys:manage"];
+/// Scopes an API key may carry (a subset of its owner's).
+pub const API_KEY_SCOPES: &[&str] = &["readings:read", "readings:write", "timeline:read"];
+/// How long a verified API key is trusted from memory (revocation reaches warm instances of
+/// other functions within this time; the auth function itself forgets a revoked key at once).
+pub const API_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// `last_used_at` is written at most this often per key (no write per request).
+pub const LAST_USED_GRANULARITY_S: i64 = 3600;
 
 /// How the caller authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +45,10 @@ pub struct Principal {
     pub kind: PrincipalKind,
     /// For API keys limited to some collars; empty means not limited.
     pub collar_ids: Vec<String>,
+    /// The refresh family an access token belongs to (for revocation checks).
+    pub token_family: Option<String>,
+    /// The API key id, for API-key principals.
+    pub key_id: Option<String>,
 }
 
 impl Principal {
@@ -35,13 +60,236 @@ impl Principal {
             Err(ApiError::Forbidden(format!("the `{scope}` scope is required")))
         }
     }
+
+    /// 403 unless the principal may act on `collar_id` (API keys can be limited to collars).
+    pub fn require_collar(&self, collar_id: &str) -> Result<(), ApiError> {
+        if self.collar_ids.is_empty() || self.collar_ids.iter().any(|c| c == collar_id) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this API key is not valid for that collar".into()))
+        }
+    }
 }
 
-/// Verifies the request's bearer access token: 401 when missing or invalid.
-pub async fn authenticate<S: SecretSource>(verifier: &Verifier<S>, req: &Request) -> Result<Principal, ApiError> {
-    let token = bearer_token(req)?;
-    let claims = verifier.verify(token, TokenType::Access).await.inspect_err(|err| {
-        tracing::info!(reason = %err, "bearer token rejected");
-    })?;
-    Ok(Principal { user_id: claims.sub, scopes: claims.scopes, kind: PrincipalKind::User, collar_ids: vec![] })
+/// An API key as stored (the hash, never the key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub collar_ids: Vec<String>,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+    pub last_used_at: Option<i64>,
+}
+
+/// Reading API keys, and noting their use.
+pub trait ApiKeyStore: Send + Sync {
+    /// The key with this id, if any.
+    fn get(&self, key_id: &str) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+    /// Sets `last_used_at = now` unless it is newer than `not_after`; true on first use ever.
+    fn touch(&self, key_id: &str, now: i64, not_after: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// [`ApiKeyStore`] over the API keys table (`GetItem`, `UpdateItem`).
+#[derive(Clone, Debug)]
+pub struct DynamoApiKeys {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoApiKeys {
+    /// Over `table`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+fn s(item: &HashMap<String, AttributeValue>, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn n(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn list(item: &HashMap<String, AttributeValue>, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
+/// Parses a stored API key item.
+pub fn api_key_from_item(item: &HashMap<String, AttributeValue>) -> Option<ApiKeyRecord> {
+    Some(ApiKeyRecord {
+        key_id: s(item, "key_id")?,
+        user_id: s(item, "user_id")?,
+        name: s(item, "name").unwrap_or_default(),
+        scopes: list(item, "scopes"),
+        collar_ids: list(item, "collar_ids"),
+        secret_hash: s(item, "secret_hash")?,
+        created_at: n(item, "created_at").unwrap_or_default(),
+        expires_at: n(item, "expires_at"),
+        revoked: item.get("revoked").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        last_used_at: n(item, "last_used_at"),
+    })
+}
+
+impl ApiKeyStore for DynamoApiKeys {
+    async fn get(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("key_id", AttributeValue::S(key_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(out.item.as_ref().and_then(api_key_from_item))
+    }
+
+    async fn touch(&self, key_id: &str, now: i64, not_after: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("key_id", AttributeValue::S(key_id.to_owned()))
+            .update_expression("SET last_used_at = :now")
+            .condition_expression(
+                "attribute_exists(key_id) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":cutoff", AttributeValue::N(not_after.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.attributes.is_none_or(|old| !old.contains_key("last_used_at"))),
+            Err(err) => match StoreError::from_sdk(&err) {
+                StoreError::ConditionFailed => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+/// An audit store that only logs (functions that keep no per-user events).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogOnlyAudit;
+
+impl AuditStore for LogOnlyAudit {
+    async fn record(&self, _event: &AuditEvent) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Verifies bearer tokens and API keys, caching verified keys briefly.
+pub struct Authenticator<S, K, A = LogOnlyAudit> {
+    verifier: Verifier<S>,
+    keys: Option<K>,
+    audit: A,
+    cache: Mutex<HashMap<String, (Instant, ApiKeyRecord)>>,
+}
+
+impl<S: SecretSource, K: ApiKeyStore, A: AuditStore> Authenticator<S, K, A> {
+    /// Accepts bearer tokens, and API keys when `keys` is given.
+    pub fn new(verifier: Verifier<S>, keys: Option<K>, audit: A) -> Self {
+        Self { verifier, keys, audit, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The token verifier (for refresh tokens and the like).
+    pub fn verifier(&self) -> &Verifier<S> {
+        &self.verifier
+    }
+
+    /// The caller, from `Authorization: Bearer` or `X-Api-Key`.
+    pub async fn authenticate(&self, req: &Request) -> Result<Principal, ApiError> {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            let token = bearer_token(req)?;
+            let claims = self.verifier.verify(token, TokenType::Access).await.inspect_err(|err| {
+                tracing::info!(reason = %err, "bearer token rejected");
+            })?;
+            return Ok(Principal {
+                user_id: claims.sub,
+                scopes: claims.scopes,
+                kind: PrincipalKind::User,
+                collar_ids: vec![],
+                token_family: claims.fam,
+                key_id: None,
+            });
+        }
+        let Some(presented) = req.headers().get("x-api-key") else {
+            return Err(ApiError::Unauthorized("missing credentials: send a bearer token or an API key".into()));
+        };
+        let presented = presented.to_str().map_err(|_| ApiError::Unauthorized("invalid API key".into()))?;
+        self.api_key(presented.trim(), source_ip(req).as_deref()).await
+    }
+
+    async fn api_key(&self, presented: &str, ip: Option<&str>) -> Result<Principal, ApiError> {
+        let keys = self.keys.as_ref().ok_or_else(|| ApiError::Unauthorized("API keys are not accepted here".into()))?;
+        let parsed = api_key::parse(presented).map_err(|err| {
+            tracing::info!(reason = %err, "API key rejected before lookup");
+            ApiError::Unauthorized("invalid API key".into())
+        })?;
+        let cached = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.get(&parsed.key_id).filter(|(at, _)| at.elapsed() < API_KEY_CACHE_TTL).map(|(_, r)| r.clone())
+        };
+        let record = match cached {
+            Some(record) => record,
+            None => {
+                let record =
+                    keys.get(&parsed.key_id).await?.ok_or_else(|| ApiError::Unauthorized("invalid API key".into()))?;
+                self.cache
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(parsed.key_id.clone(), (Instant::now(), record.clone()));
+                record
+            }
+        };
+        let now = chrono::Utc::now().timestamp();
+        if !api_key::hashes_match(&record.secret_hash, &parsed.secret_hash)
+            || record.revoked
+            || record.expires_at.is_some_and(|exp| exp <= now)
+        {
+            return Err(ApiError::Unauthorized("invalid API key".into()));
+        }
+        if record.last_used_at.is_none_or(|t| t < now - LAST_USED_GRANULARITY_S) {
+            match keys.touch(&record.key_id, now, now - LAST_USED_GRANULARITY_S).await {
+                Ok(first_use) => {
+                    self.remember_use(&record.key_id, now);
+                    if first_use {
+                        let event = AuditEvent::now("api_key_first_use", "success", Some(&record.user_id), ip)
+                            .with_detail(record.key_id.clone());
+                        audit::emit(&self.audit, event).await;
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "API key last_used_at not updated"),
+            }
+        }
+        Ok(Principal {
+            user_id: record.user_id,
+            scopes: record.scopes,
+            kind: PrincipalKind::ApiKey,
+            collar_ids: record.collar_ids,
+            token_family: None,
+            key_id: Some(record.key_id),
+        })
+    }
+
+    fn remember_use(&self, key_id: &str, now: i64) {
+        if let Some((_, record)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get_mut(key_id) {
+            record.last_used_at = Some(now);
+        }
+    }
+
+    /// Drops a key from this instance's cache (after a revocation).
+    pub fn forget_key(&self, key_id: &str) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(key_id);
+    }
 }

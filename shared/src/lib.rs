@@ -3,12 +3,15 @@
 //!
 //! Modules are split by responsibility; none of them knows about a particular function.
 
+pub mod api_key;
+pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod cursor;
 pub mod dynamo;
 pub mod http;
+pub mod ids;
 pub mod jwt;
 pub mod keygen;
 pub mod logging;

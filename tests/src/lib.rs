@@ -181,3 +181,37 @@ pub fn body_text(resp: &Response<Body>) -> String {
 pub fn body_json(resp: &Response<Body>) -> Value {
     serde_json::from_str(&body_text(resp)).expect("JSON body")
 }
+
+/// A stage seeded in moto from template.yaml by `tools/local_aws.py` (every table and secret,
+/// a fresh key set), and the functions' environment for it.
+pub struct Stack {
+    pub stage: String,
+    pub env: petty_shared::Env,
+}
+
+impl Stack {
+    /// Seeds a new, unique stage; `overrides` are added to its environment.
+    pub fn seed(overrides: &[(&str, &str)]) -> Self {
+        let stage = unique("t").to_lowercase();
+        let env_file = std::env::temp_dir().join(format!("{stage}.env"));
+        run_tool(&["seed", "--endpoint", &endpoint(), "--stage", &stage, "--env-file", env_file.to_str().unwrap()]);
+        let text = std::fs::read_to_string(&env_file).unwrap();
+        std::fs::remove_file(&env_file).ok();
+        let mut pairs: Vec<(String, String)> =
+            text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        pairs.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Self { stage, env: petty_shared::Env::from_pairs(pairs) }
+    }
+
+    /// Rotates this stage's key set (`make rotate-keys`): a new current key, previous kept.
+    pub fn rotate_keys(&self) {
+        run_tool(&["keys", "--endpoint", &endpoint(), "--stage", &self.stage]);
+    }
+}
+
+fn run_tool(args: &[&str]) {
+    let python = std::env::var("PETTY_PYTHON").expect("PETTY_PYTHON is set by `make test` (the repo's venv python)");
+    let out =
+        std::process::Command::new(python).arg(repo_root().join("tools/local_aws.py")).args(args).output().unwrap();
+    assert!(out.status.success(), "local_aws.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}

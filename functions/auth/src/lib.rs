@@ -1,6 +1,454 @@
-//! Petty's auth function: accounts, RS256 tokens with rotation and revocation, API keys, JWKS.
+//! Petty's auth function: accounts, RS256 token pairs with rotating refresh families,
+//! API keys, the audit trail and the JWKS.
 //!
-//! Until its own issue lands, every route answers 501 with the standard JSON error body.
+//! Access tokens live at most 15 minutes and are verified statelessly by every function. The
+//! auth function's own account routes (`/me`, `/logout`, `/events`, `/api-keys`) also check
+//! that the token's refresh family is still active, so a logout or a detected refresh-token
+//! theft stops account changes at once; data routes accept the token until it expires.
+
+pub mod config;
+pub mod credentials;
+pub mod store;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use petty_shared::audit::{self, AuditEvent, DynamoAudit};
+use petty_shared::auth::{
+    API_KEY_SCOPES, ApiKeyRecord, Authenticator, DynamoApiKeys, Principal, PrincipalKind, USER_SCOPES,
+};
+use petty_shared::dynamo::StoreError;
+use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, route_path, source_ip};
+use petty_shared::jwt::{JwtSettings, TokenType, Verifier};
+use petty_shared::secrets::{SecretCache, SecretSource};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub use config::AuthConfig;
+use credentials::{PASSWORD_MAX_CHARS, PasswordHasher, check_password_policy, normalize_email};
+use store::{AuthStore, Rotation, User};
+use tokens::TokenIssuer;
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "auth";
+/// Events `GET /v1/auth/events` returns.
+pub const EVENTS_SHOWN: i32 = 50;
+
+/// The auth handler.
+pub struct AuthApp<S> {
+    store: AuthStore,
+    audit: DynamoAudit,
+    hasher: PasswordHasher,
+    tokens: TokenIssuer<S>,
+    auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
+    secrets: Arc<SecretCache<S>>,
+    public_keys_secret_id: String,
+    lockout_threshold: u32,
+    lockout_window_s: i64,
+    lockout_s: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewApiKeyBody {
+    name: String,
+    scopes: Vec<String>,
+    #[serde(default)]
+    collar_ids: Vec<String>,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    user_id: &'a str,
+    email: &'a str,
+    name: Option<&'a str>,
+    scopes: &'a [String],
+    created_at: i64,
+}
+
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(u: &'a User) -> Self {
+        Self {
+            user_id: &u.user_id,
+            email: &u.email,
+            name: u.name.as_deref(),
+            scopes: &u.scopes,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ApiKeyView<'a> {
+    key_id: &'a str,
+    name: &'a str,
+    scopes: &'a [String],
+    collar_ids: &'a [String],
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked: bool,
+}
+
+impl<'a> From<&'a ApiKeyRecord> for ApiKeyView<'a> {
+    fn from(k: &'a ApiKeyRecord) -> Self {
+        Self {
+            key_id: &k.key_id,
+            name: &k.name,
+            scopes: &k.scopes,
+            collar_ids: &k.collar_ids,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            revoked: k.revoked,
+        }
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::Unauthorized("invalid email or password".into())
+}
+
+fn no_store(mut resp: Response<Body>) -> Response<Body> {
+    resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
+    resp
+}
+
+impl<S: SecretSource> AuthApp<S> {
+    /// Wires the handler; called once at cold start.
+    pub fn new(cfg: &AuthConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
+        let store = AuthStore::new(dynamodb.clone(), cfg);
+        let audit =
+            DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention.as_secs() as i64 / 86_400);
+        let settings = JwtSettings { issuer: cfg.common.jwt_issuer.clone(), audience: cfg.common.jwt_audience.clone() };
+        let verifier = Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings);
+        Self {
+            auth: Authenticator::new(
+                verifier,
+                Some(DynamoApiKeys::new(dynamodb, cfg.api_keys_table.clone())),
+                audit.clone(),
+            ),
+            audit,
+            tokens: TokenIssuer::new(secrets.clone(), cfg),
+            hasher: PasswordHasher::default(),
+            store,
+            secrets,
+            public_keys_secret_id: cfg.common.public_keys_secret_id.clone(),
+            lockout_threshold: cfg.lockout_threshold,
+            lockout_window_s: cfg.lockout_window.as_secs() as i64,
+            lockout_s: cfg.lockout_duration.as_secs() as i64,
+        }
+    }
+
+    async fn audit(&self, event: AuditEvent) {
+        audit::emit(&self.audit, event).await;
+    }
+
+    /// A user principal whose session (refresh family) is still active.
+    async fn account_owner(&self, req: &Request) -> Result<Principal, ApiError> {
+        let principal = self.auth.authenticate(req).await?;
+        if principal.kind != PrincipalKind::User {
+            return Err(ApiError::Forbidden("account routes need a user's token, not an API key".into()));
+        }
+        let family =
+            principal.token_family.as_deref().ok_or_else(|| ApiError::Unauthorized("session unknown".into()))?;
+        if !self.store.family_active(family, now()).await? {
+            return Err(ApiError::Unauthorized("session has ended; log in again".into()));
+        }
+        Ok(principal)
+    }
+
+    async fn register(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let body: RegisterBody = json_body(req)?;
+        let email = normalize_email(&body.email)?;
+        check_password_policy(&body.password)?;
+        let name = match body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
+            Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => {
+                return Err(ApiError::unprocessable("invalid_name", "name must be at most 100 printable characters"));
+            }
+            other => other,
+        };
+        let user = User {
+            user_id: uuid::Uuid::new_v4().to_string(),
+            email,
+            name,
+            password_hash: self.hasher.hash(&body.password)?,
+            scopes: USER_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            created_at: now(),
+        };
+        match self.store.create_user(&user).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => {
+                self.audit(AuditEvent::now("register", "duplicate", None, source_ip(req).as_deref())).await;
+                return Err(ApiError::Conflict("an account with this email already exists".into()));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        self.audit(AuditEvent::now("register", "success", Some(&user.user_id), source_ip(req).as_deref())).await;
+        Ok(no_store(json_response(StatusCode::CREATED, &UserView::from(&user))?))
+    }
+
+    async fn login(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        let body: LoginBody = json_body(req)?;
+        let ip = source_ip(req);
+        // Bounded before any hashing: an over-long password can never be right.
+        if body.password.chars().count() > PASSWORD_MAX_CHARS {
+            return Err(invalid_credentials());
+        }
+        let Ok(email) = normalize_email(&body.email) else { return Err(invalid_credentials()) };
+        let t = now();
+        if let Some(lock) = self.store.lockout(&email).await? {
+            if let Some(until) = lock.locked_until.filter(|u| *u > t) {
+                self.audit(AuditEvent::now("login", "locked_out", None, ip.as_deref())).await;
+                return Err(ApiError::TooManyRequests { retry_after_s: (until - t) as u64 });
+            }
+        }
+        let user = self.store.user_by_email(&email).await?;
+        let valid = match &user {
+            Some(u) => self.hasher.verify(&body.password, &u.password_hash),
+            None => self.hasher.verify_dummy(&body.password),
+        };
+        let Some(user) = user.filter(|_| valid) else {
+            inv.metric("LoginFailed", petty_shared::metrics::Unit::Count, 1.0);
+            let state = self.store.record_failure(&email, t, self.lockout_window_s).await?;
+            let user_id = self.store.user_by_email(&email).await.ok().flatten().map(|u| u.user_id);
+            self.audit(AuditEvent::now("login", "failure", user_id.as_deref(), ip.as_deref())).await;
+            if state.failures >= self.lockout_threshold {
+                self.store.lock(&email, t + self.lockout_s).await?;
+                self.audit(AuditEvent::now("lockout", "locked", user_id.as_deref(), ip.as_deref())).await;
+                return Err(ApiError::TooManyRequests { retry_after_s: self.lockout_s as u64 });
+            }
+            return Err(invalid_credentials());
+        };
+        self.store.clear_lockout(&email).await?;
+        let family = uuid::Uuid::new_v4().to_string();
+        let jti = uuid::Uuid::new_v4().to_string();
+        let expires = t + self.tokens.refresh_ttl().as_secs() as i64;
+        self.store.create_family(&family, &user.user_id, &jti, &user.scopes, expires).await?;
+        let pair = self.tokens.issue(&user.user_id, &user.scopes, &family, &jti).await?;
+        self.audit(AuditEvent::now("login", "success", Some(&user.user_id), ip.as_deref())).await;
+        Ok(no_store(json_response(StatusCode::OK, &pair)?))
+    }
+
+    async fn refresh(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let body: RefreshBody = json_body(req)?;
+        let ip = source_ip(req);
+        let claims = self.auth.verifier().verify(body.refresh_token.trim(), TokenType::Refresh).await?;
+        let family = claims.fam.clone().ok_or_else(|| ApiError::Unauthorized("refresh token has no family".into()))?;
+        let next = uuid::Uuid::new_v4().to_string();
+        match self.store.rotate(&family, &claims.jti, &next, now()).await? {
+            Rotation::Rotated { scopes } => {
+                let pair = self.tokens.issue(&claims.sub, &scopes, &family, &next).await?;
+                self.audit(AuditEvent::now("refresh", "success", Some(&claims.sub), ip.as_deref())).await;
+                Ok(no_store(json_response(StatusCode::OK, &pair)?))
+            }
+            Rotation::Reused { user_id } => {
+                tracing::warn!(security_event = "refresh_token_reuse", actor = %user_id, "refresh token presented twice: family revoked");
+                self.audit(
+                    AuditEvent::now("refresh_reuse", "family_revoked", Some(&user_id), ip.as_deref())
+                        .with_detail(family),
+                )
+                .await;
+                Err(ApiError::Unauthorized("refresh token already used; the session has been revoked".into()))
+            }
+            Rotation::Dead => Err(ApiError::Unauthorized("session has ended; log in again".into())),
+        }
+    }
+
+    async fn logout(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.account_owner(req).await?;
+        let family = principal.token_family.as_deref().unwrap_or_default();
+        self.store.revoke_family(family).await?;
+        self.audit(AuditEvent::now("logout", "success", Some(&principal.user_id), source_ip(req).as_deref())).await;
+        Ok(no_store(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static")))
+    }
+
+    async fn me(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.account_owner(req).await?;
+        let user = self
+            .store
+            .user_by_id(&principal.user_id)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("account no longer exists".into()))?;
+        Ok(no_store(json_response(StatusCode::OK, &UserView::from(&user))?))
+    }
+
+    async fn events(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.account_owner(req).await?;
+        let events = self.audit.recent(&principal.user_id, EVENTS_SHOWN).await?;
+        Ok(no_store(json_response(StatusCode::OK, &json!({ "events": events }))?))
+    }
+
+    async fn create_api_key(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.account_owner(req).await?;
+        principal.require_scope("api-keys:manage")?;
+        let body: NewApiKeyBody = json_body(req)?;
+        let name = body.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(ApiError::unprocessable("invalid_name", "name must be 1 to 64 printable characters"));
+        }
+        if body.scopes.is_empty() {
+            return Err(ApiError::unprocessable("invalid_scopes", "give at least one scope"));
+        }
+        for scope in &body.scopes {
+            if !API_KEY_SCOPES.contains(&scope.as_str()) {
+                return Err(ApiError::unprocessable(
+                    "invalid_scopes",
+                    format!("API keys may carry only {API_KEY_SCOPES:?}, not `{scope}`"),
+                ));
+            }
+            principal.require_scope(scope)?;
+        }
+        if body.collar_ids.len() > 100 {
+            return Err(ApiError::unprocessable("invalid_collar_ids", "at most 100 collars per key"));
+        }
+        if let Some(bad) = body.collar_ids.iter().find(|c| !petty_shared::ids::is_collar_id(c)) {
+            return Err(ApiError::unprocessable(
+                "invalid_collar_ids",
+                format!("`{bad}` is not a collar id (AB-123456)"),
+            ));
+        }
+        let t = now();
+        let expires_at = match body.expires_in_days {
+            None => None,
+            Some(days @ 1..=365) => Some(t + i64::from(days) * 86_400),
+            Some(_) => return Err(ApiError::unprocessable("invalid_expiry", "expires_in_days must be 1 to 365")),
+        };
+        let mut scopes = body.scopes.clone();
+        scopes.sort();
+        scopes.dedup();
+        let new = petty_shared::api_key::generate();
+        let record = ApiKeyRecord {
+            key_id: new.key_id.clone(),
+            user_id: principal.user_id.clone(),
+            name,
+            scopes,
+            collar_ids: body.collar_ids,
+            secret_hash: new.secret_hash.clone(),
+            created_at: t,
+            expires_at,
+            revoked: false,
+            last_used_at: None,
+        };
+        self.store.put_api_key(&record).await?;
+        self.audit(
+            AuditEvent::now("api_key_created", "success", Some(&principal.user_id), source_ip(req).as_deref())
+                .with_detail(record.key_id.clone()),
+        )
+        .await;
+        let mut view =
+            serde_json::to_value(ApiKeyView::from(&record)).map_err(|e| ApiError::Internal(e.to_string()))?;
+        view["api_key"] = json!(new.plaintext.as_str());
+        Ok(no_store(json_response(StatusCode::CREATED, &view)?))
+    }
+
+    async fn list_api_keys(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.account_owner(req).await?;
+        let keys = self.store.api_keys_of(&principal.user_id).await?;
+        let views: Vec<ApiKeyView> = keys.iter().map(ApiKeyView::from).collect();
+        Ok(no_store(json_response(StatusCode::OK, &json!({ "api_keys": views }))?))
+    }
+
+    async fn revoke_api_key(&self, req: &Request, key_id: &str) -> Result<Response<Body>, ApiError> {
+        let principal = self.account_owner(req).await?;
+        let not_found = || ApiError::NotFound("no such API key".into());
+        if key_id.is_empty() || key_id.len() > 64 || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(not_found());
+        }
+        match self.store.revoke_api_key(&principal.user_id, key_id, now()).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => return Err(not_found()),
+            Err(other) => return Err(other.into()),
+        }
+        self.auth.forget_key(key_id);
+        self.audit(
+            AuditEvent::now("api_key_revoked", "success", Some(&principal.user_id), source_ip(req).as_deref())
+                .with_detail(key_id),
+        )
+        .await;
+        Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static"))
+    }
+
+    async fn jwks(&self) -> Result<Response<Body>, ApiError> {
+        let secret = self.secrets.get(&self.public_keys_secret_id).await?;
+        let doc: serde_json::Value =
+            serde_json::from_str(secret.value.expose()).map_err(|_| ApiError::Internal("JWKS is not JSON".into()))?;
+        // Publish only public members, whatever else the secret holds.
+        let keys: Vec<serde_json::Value> = doc["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| json!({ "kty": k["kty"], "kid": k["kid"], "use": k["use"], "alg": k["alg"], "n": k["n"], "e": k["e"] }))
+            .collect();
+        let mut resp = json_response(StatusCode::OK, &json!({ "keys": keys }))?;
+        resp.headers_mut().insert(header::CACHE_CONTROL, "public, max-age=300".parse().expect("static"));
+        Ok(resp)
+    }
+}
+
+impl<S: SecretSource> Handler for AuthApp<S> {
+    async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        let path = route_path(&req);
+        let method = req.method().clone();
+        match (path.as_str(), method) {
+            ("/v1/auth/register", Method::POST) => Box::pin(self.register(&req)).await,
+            ("/v1/auth/login", Method::POST) => Box::pin(self.login(&req, inv)).await,
+            ("/v1/auth/refresh", Method::POST) => Box::pin(self.refresh(&req)).await,
+            ("/v1/auth/logout", Method::POST) => Box::pin(self.logout(&req)).await,
+            ("/v1/auth/me", Method::GET) => Box::pin(self.me(&req)).await,
+            ("/v1/auth/events", Method::GET) => Box::pin(self.events(&req)).await,
+            ("/v1/api-keys", Method::POST) => Box::pin(self.create_api_key(&req)).await,
+            ("/v1/api-keys", Method::GET) => Box::pin(self.list_api_keys(&req)).await,
+            ("/.well-known/jwks.json", Method::GET) => Box::pin(self.jwks()).await,
+            (p, Method::DELETE) if p.starts_with("/v1/api-keys/") => {
+                let key_id = req
+                    .path_parameters_ref()
+                    .and_then(|params| params.first("key_id").map(str::to_owned))
+                    .unwrap_or_else(|| p.trim_start_matches("/v1/api-keys/").to_owned());
+                Box::pin(self.revoke_api_key(&req, &key_id)).await
+            }
+            (
+                "/v1/auth/register"
+                | "/v1/auth/login"
+                | "/v1/auth/refresh"
+                | "/v1/auth/logout"
+                | "/v1/auth/me"
+                | "/v1/auth/events"
+                | "/v1/api-keys"
+                | "/.well-known/jwks.json",
+                _,
+            ) => Err(ApiError::MethodNotAllowed),
+            _ => Err(ApiError::NotFound("no such route".into())),
+        }
+    }
+}

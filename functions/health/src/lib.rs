@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use petty_shared::auth::authenticate;
+use petty_shared::auth::{Authenticator, DynamoApiKeys};
 use petty_shared::http::{ApiError, Handler, Invocation, json_response, route_path};
 use petty_shared::jwt::{PublicKeySet, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
@@ -67,7 +67,7 @@ pub struct HealthApp<T, A, S> {
     alarm_prefix: String,
     keys: Arc<SecretCache<S>>,
     public_keys_secret_id: String,
-    verifier: Verifier<S>,
+    auth: Authenticator<S, DynamoApiKeys>,
     check_timeout: Duration,
     started: Instant,
     build: BuildInfo,
@@ -85,7 +85,12 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
             table_probe,
             alarms,
             alarm_prefix: cfg.alarm_prefix.clone(),
-            verifier: Verifier::new(keys.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
+            // Operators authenticate with bearer tokens only: no API key carries `admin`.
+            auth: Authenticator::new(
+                Verifier::new(keys.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
+                None,
+                Default::default(),
+            ),
             keys,
             public_keys_secret_id: cfg.common.public_keys_secret_id.clone(),
             check_timeout: cfg.check_timeout,
@@ -162,7 +167,7 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
     }
 
     async fn detailed(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        authenticate(&self.verifier, req).await?.require_scope(ADMIN_SCOPE)?;
+        self.auth.authenticate(req).await?.require_scope(ADMIN_SCOPE)?;
         let (checks, alarms) =
             futures_util::join!(Box::pin(self.checks()), Box::pin(self.alarms.alarms(&self.alarm_prefix)));
         let ready = checks.iter().all(|c| c.ok);

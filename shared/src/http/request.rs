@@ -77,3 +77,13 @@ pub fn route_path(req: &Request) -> String {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() { "/".to_owned() } else { trimmed.to_owned() }
 }
+
+/// The client's address as API Gateway saw it (either payload version).
+pub fn source_ip(req: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+        RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.clone(),
+        _ => None,
+    }
+}

@@ -219,7 +219,9 @@ impl HttpService {
             } else if req.body().len() > self.max_body_bytes {
                 self.error_response(ApiError::PayloadTooLarge { limit: self.max_body_bytes }, &inv)
             } else {
-                let run = AssertUnwindSafe(handler.handle(req, &inv)).catch_unwind();
+                // Boxed: handler futures holding several SDK calls are large, and debug builds
+                // would otherwise put them on the (2 MB) stack of whatever thread polls us.
+                let run = AssertUnwindSafe(Box::pin(handler.handle(req, &inv))).catch_unwind();
                 match xray::in_trace(trace.as_ref(), &self.xray, xray::phase("handler", run)).await {
                     Ok(Ok(response)) => response,
                     Ok(Err(err)) => self.error_response(err, &inv),
