@@ -9,7 +9,7 @@ BUILD_REQS  := tools/requirements-build.txt
 BUILD_STAMP := $(VENV)/.build-installed-$(shell sha1sum $(BUILD_REQS) | cut -c1-12)
 GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: help venv dev test lint fmt invoke keys build bench clean
+.PHONY: help venv dev test lint fmt invoke keys rotate-keys build bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,9 +54,11 @@ build: $(BUILD_STAMP) ## arm64 release bootstrap per function in target/lambda/ 
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace
 	@ls -l target/lambda/*/bootstrap | awk '{printf "  %-45s %6.2f MB\n", $$9, $$5/1048576}'
 
-bench: venv ## Release builds, then cold start, warm latency and max RSS under a Runtime API emulator
-	PETTY_GIT_SHA=$(GIT_SHA) cargo build --release -p petty-health
-	$(VENV)/bin/python tools/coldstart.py target/release/petty-health
+bench: venv ## Numbers, not pass/fail: cold start, warm latency, RSS; tokens/s, argon2, login p50 vs moto
+	PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
+
+rotate-keys: venv ## Rotate the local stack's key set (new current key, previous kept); needs `make dev`
+	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} --endpoint http://127.0.0.1:$${MOTO_PORT:-4566}
 
 clean: ## Remove build output and the venv
 	cargo clean

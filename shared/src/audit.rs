@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::dynamo::StoreError;
+use crate::dynamo::{StoreError, get_n, get_s};
 
 /// One security event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,19 +107,18 @@ impl DynamoAudit {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        let text = |i: &crate::dynamo::Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
         Ok(out
             .items
             .unwrap_or_default()
             .iter()
             .filter_map(|i| {
                 Some(AuditEvent {
-                    action: text(i, "action")?,
-                    outcome: text(i, "outcome")?,
-                    user_id: text(i, "user_id"),
-                    source_ip: text(i, "source_ip"),
-                    at: i.get("at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())?,
-                    detail: text(i, "detail"),
+                    action: get_s(i, "action")?,
+                    outcome: get_s(i, "outcome")?,
+                    user_id: get_s(i, "user_id"),
+                    source_ip: get_s(i, "source_ip"),
+                    at: get_n(i, "at")?,
+                    detail: get_s(i, "detail"),
                 })
             })
             .collect())

@@ -14,7 +14,7 @@ use lambda_http::http::header;
 
 use crate::api_key;
 use crate::audit::{self, AuditEvent, AuditStore};
-use crate::dynamo::StoreError;
+use crate::dynamo::{Item, StoreError, get_bool, get_n, get_s, get_string_list};
 use crate::http::{ApiError, bearer_token, source_ip};
 use crate::jwt::{TokenType, Verifier};
 use crate::secrets::SecretSource;
@@ -108,34 +108,19 @@ impl DynamoApiKeys {
     }
 }
 
-fn s(item: &HashMap<String, AttributeValue>, key: &str) -> Option<String> {
-    item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn n(item: &HashMap<String, AttributeValue>, key: &str) -> Option<i64> {
-    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
-}
-
-fn list(item: &HashMap<String, AttributeValue>, key: &str) -> Vec<String> {
-    item.get(key)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
-}
-
 /// Parses a stored API key item.
-pub fn api_key_from_item(item: &HashMap<String, AttributeValue>) -> Option<ApiKeyRecord> {
+pub fn api_key_from_item(item: &Item) -> Option<ApiKeyRecord> {
     Some(ApiKeyRecord {
-        key_id: s(item, "key_id")?,
-        user_id: s(item, "user_id")?,
-        name: s(item, "name").unwrap_or_default(),
-        scopes: list(item, "scopes"),
-        collar_ids: list(item, "collar_ids"),
-        secret_hash: s(item, "secret_hash")?,
-        created_at: n(item, "created_at").unwrap_or_default(),
-        expires_at: n(item, "expires_at"),
-        revoked: item.get("revoked").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
-        last_used_at: n(item, "last_used_at"),
+        key_id: get_s(item, "key_id")?,
+        user_id: get_s(item, "user_id")?,
+        name: get_s(item, "name").unwrap_or_default(),
+        scopes: get_string_list(item, "scopes"),
+        collar_ids: get_string_list(item, "collar_ids"),
+        secret_hash: get_s(item, "secret_hash")?,
+        created_at: get_n(item, "created_at").unwrap_or_default(),
+        expires_at: get_n(item, "expires_at"),
+        revoked: get_bool(item, "revoked").unwrap_or(false),
+        last_used_at: get_n(item, "last_used_at"),
     })
 }
 

@@ -14,6 +14,29 @@ use futures_util::StreamExt;
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
+/// A string attribute of an item.
+pub fn get_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// A number attribute of an item, as an integer.
+pub fn get_n(item: &Item, key: &str) -> Option<i64> {
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+/// A boolean attribute of an item.
+pub fn get_bool(item: &Item, key: &str) -> Option<bool> {
+    item.get(key).and_then(|v| v.as_bool().ok()).copied()
+}
+
+/// A list-of-strings attribute of an item (empty when absent).
+pub fn get_string_list(item: &Item, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
 /// DynamoDB's limit on requests per `BatchWriteItem`.
 pub const BATCH_WRITE_LIMIT: usize = 25;
 /// Chunks written concurrently by [`batch_write`].

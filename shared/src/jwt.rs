@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::{SecretCache, SecretError, SecretSource, Versioned};
@@ -272,9 +272,15 @@ struct SigningDoc {
 }
 
 /// The private signing keys (current + previous), parsed once from the signing secret.
+///
+/// Signing uses aws-lc's `RsaKeyPair` directly so the private key is parsed (and checked) once,
+/// not on every signature as `jsonwebtoken::encode` would; tokens are verified by
+/// `jsonwebtoken` like any other.
 pub struct Signer {
     current_kid: String,
-    current: EncodingKey,
+    current: aws_lc_rs::signature::RsaKeyPair,
+    /// `base64url(header)`, fixed per key.
+    header_b64: String,
     kids: Vec<String>,
 }
 
@@ -287,9 +293,23 @@ impl std::fmt::Debug for Signer {
     }
 }
 
+/// Parses a PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`) PEM.
+fn rsa_key_from_pem(pem: &str) -> Option<aws_lc_rs::signature::RsaKeyPair> {
+    use base64::Engine;
+    let body: zeroize::Zeroizing<String> =
+        zeroize::Zeroizing::new(pem.lines().filter(|l| !l.starts_with("-----")).collect());
+    let der = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()?);
+    if pem.contains("BEGIN RSA PRIVATE KEY") {
+        aws_lc_rs::signature::RsaKeyPair::from_der(&der).ok()
+    } else {
+        aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der).ok()
+    }
+}
+
 impl Signer {
     /// Parses the signing key set; its `current_kid` must be one of its keys.
     pub fn from_json(json: &str) -> Result<Self, String> {
+        use base64::Engine;
         let mut doc: SigningDoc =
             serde_json::from_str(json).map_err(|_| "signing key set is not valid JSON".to_owned())?;
         let kids = doc.keys.iter().map(|k| k.kid.clone()).collect();
@@ -300,12 +320,16 @@ impl Signer {
             .ok_or_else(|| format!("current_kid {} is not in the signing key set", doc.current_kid))?;
         let entry = doc.keys.swap_remove(index);
         let pem = zeroize::Zeroizing::new(entry.private_key_pem);
-        let current = EncodingKey::from_rsa_pem(pem.as_bytes())
-            .map_err(|_| format!("key {} is not an RSA private key", entry.kid))?;
+        let current = rsa_key_from_pem(&pem).ok_or_else(|| format!("key {} is not an RSA private key", entry.kid))?;
+        if current.public_modulus_len() < 256 {
+            return Err(format!("key {} is shorter than 2048 bits", entry.kid));
+        }
         for mut other in doc.keys {
             zeroize::Zeroize::zeroize(&mut other.private_key_pem);
         }
-        Ok(Self { current_kid: doc.current_kid, current, kids })
+        let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": doc.current_kid });
+        let header_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
+        Ok(Self { current_kid: doc.current_kid, current, header_b64, kids })
     }
 
     /// The kid new tokens are signed with.
@@ -313,11 +337,22 @@ impl Signer {
         &self.current_kid
     }
 
-    /// Signs `claims` with the current key, `kid` in the header.
+    /// Signs `claims` with the current key (RS256, `kid` in the header).
     pub fn sign(&self, claims: &Claims) -> Result<String, JwtError> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.current_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.current).map_err(|_| JwtError::Malformed)
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Malformed)?;
+        let signing_input = format!("{}.{}", self.header_b64, b64.encode(payload));
+        let mut signature = vec![0u8; self.current.public_modulus_len()];
+        self.current
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| JwtError::Malformed)?;
+        Ok(format!("{signing_input}.{}", b64.encode(signature)))
     }
 }
 

@@ -215,6 +215,16 @@ async fn registration_validates_at_the_edge() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = a.call("GET", "/v1/auth/register", &[], None).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    // Login input is bounded before hashing, and odd credentials are 401s, never 500s.
+    let (status, body, _) = a.login("owner@example.com", &"x".repeat(10_000)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    assert_eq!(a.login("not an email", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+    for header in ["Basic b3duZXI6cHc=", "Bearer", "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0", "Bearer a.b.c"] {
+        let (status, body, resp) = a.call("GET", "/v1/auth/me", &[("authorization", header)], None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{header}: {body}");
+        assert!(resp.headers().contains_key("www-authenticate"));
+    }
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
+use petty_auth::{AuthApp, AuthConfig};
 use petty_health::{HealthApp, HealthConfig};
 use petty_shared::config::FromEnv;
 use petty_shared::jwt::{Signer, TokenType};
@@ -123,11 +124,10 @@ async fn seeding_creates_every_declared_table_and_secret_with_a_working_key_set(
     let t = template();
     let sdk = sdk().await;
     let ddb = petty_shared::aws::dynamodb(&sdk);
-    let listed: BTreeSet<String> =
-        ddb.list_tables().send().await.unwrap().table_names.unwrap_or_default().into_iter().collect();
     for (logical, table) in resources(&t, "AWS::DynamoDB::Table") {
         let name = sub_text(&table["Properties"]["TableName"], &stage);
-        assert!(listed.contains(&name), "{logical}: table {name} not created");
+        let described = ddb.describe_table().table_name(&name).send().await;
+        assert!(described.is_ok(), "{logical}: table {name} not created");
     }
     let sm = petty_shared::aws::secrets_manager(&sdk);
     let source = SecretsManagerSource::new(sm.clone());
@@ -163,13 +163,21 @@ async fn seeding_creates_every_declared_table_and_secret_with_a_working_key_set(
     std::fs::remove_file(env_file).ok();
 }
 
-/// The status each sample event must produce against a healthy local stack.
+/// The status each sample event must produce against a freshly seeded local stack.
 const EXPECTED: &[(&str, u16)] = &[
-    ("health/liveness.json", 200),
-    ("health/liveness-rest-v1.json", 200),
-    ("health/ready.json", 200),
-    ("health/detailed-without-token.json", 401),
+    ("auth/api-keys-with-bad-key.json", 401),
+    ("auth/jwks.json", 200),
+    ("auth/login-malformed-json.json", 400),
+    ("auth/login-wrong-password.json", 401),
+    ("auth/me-without-token.json", 401),
+    ("auth/refresh-garbage-token.json", 401),
+    ("auth/register-weak-password.json", 422),
+    ("auth/register.json", 201),
     ("health/cors-preflight.json", 204),
+    ("health/detailed-without-token.json", 401),
+    ("health/liveness-rest-v1.json", 200),
+    ("health/liveness.json", 200),
+    ("health/ready.json", 200),
     ("health/unknown-route.json", 404),
 ];
 
@@ -187,29 +195,29 @@ async fn every_sample_event_gives_its_expected_status() {
     let expected: BTreeSet<String> = EXPECTED.iter().map(|(f, _)| (*f).to_owned()).collect();
     assert_eq!(found, expected, "every event file has an expected status, and every expectation a file");
 
+    let stack = petty_tests::Stack::seed(&[("CORS_ALLOWED_ORIGINS", "*")]);
     let sdk = sdk().await;
-    let sm = petty_shared::aws::secrets_manager(&sdk);
-    let keys = petty_tests::Keys::stored(&sm).await;
-    let cfg = HealthConfig::from_env(&Env::from_pairs([
-        ("STAGE", "test"),
-        ("JWT_ISSUER", petty_tests::ISSUER),
-        ("JWT_AUDIENCE", petty_tests::AUDIENCE),
-        ("PUBLIC_KEYS_SECRET_ID", keys.jwks_secret_id.as_str()),
-        ("CORS_ALLOWED_ORIGINS", "*"),
-    ]))
-    .unwrap();
-    let app = HealthApp::new(
-        &cfg,
-        petty_shared::aws::dynamodb(&sdk),
-        aws_sdk_cloudwatch::Client::new(&sdk),
-        Arc::new(petty_shared::secrets::SecretCache::new(SecretsManagerSource::new(sm), CacheSettings::default())),
-    );
+    let cache = || {
+        Arc::new(petty_shared::secrets::SecretCache::new(
+            SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk)),
+            CacheSettings::default(),
+        ))
+    };
+    let health_cfg = HealthConfig::from_env(&stack.env).unwrap();
+    let health =
+        HealthApp::new(&health_cfg, petty_shared::aws::dynamodb(&sdk), aws_sdk_cloudwatch::Client::new(&sdk), cache());
+    let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, _) = petty_shared::logging::memory_sink();
-    let http = HttpService::from_config("health", &cfg.common).with_emf_sink(sink);
+    let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in EXPECTED {
         let event: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(events.join(file)).unwrap()).unwrap();
-        let resp = http.handle(&app, petty_tests::request(&event, "evt", None)).await.unwrap();
+        let req = petty_tests::request(&event, "evt", None);
+        let resp = match file.split('/').next() {
+            Some("auth") => http.handle(&auth, req).await.unwrap(),
+            Some("health") => http.handle(&health, req).await.unwrap(),
+            other => panic!("no handler for events of {other:?}"),
+        };
         assert_eq!(resp.status(), StatusCode::from_u16(*status).unwrap(), "{file}");
     }
 }

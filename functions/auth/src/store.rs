@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use petty_shared::auth::{ApiKeyRecord, api_key_from_item};
-use petty_shared::dynamo::{Item, StoreError};
+use petty_shared::dynamo::{Item, StoreError, get_bool, get_n, get_s, get_string_list as get_l};
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -26,21 +26,6 @@ fn n(v: i64) -> AttributeValue {
 
 fn l(values: &[String]) -> AttributeValue {
     AttributeValue::L(values.iter().map(|v| s(v.clone())).collect())
-}
-
-fn get_s(item: &Item, key: &str) -> Option<String> {
-    item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn get_n(item: &Item, key: &str) -> Option<i64> {
-    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
-}
-
-fn get_l(item: &Item, key: &str) -> Vec<String> {
-    item.get(key)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
 }
 
 fn sdk<E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static, R>(
@@ -247,7 +232,7 @@ impl AuthStore {
                         .map_err(sdk)?
                         .item;
                     let Some(item) = current else { return Ok(Rotation::Dead) };
-                    let revoked = item.get("revoked").and_then(|v| v.as_bool().ok()).copied().unwrap_or(true);
+                    let revoked = get_bool(&item, "revoked").unwrap_or(true);
                     let live = get_n(&item, "expires_at").is_some_and(|e| e > now);
                     if revoked || !live {
                         return Ok(Rotation::Dead);
@@ -288,8 +273,7 @@ impl AuthStore {
             .await
             .map_err(sdk)?;
         Ok(out.item.is_some_and(|i| {
-            !i.get("revoked").and_then(|v| v.as_bool().ok()).copied().unwrap_or(true)
-                && get_n(&i, "expires_at").is_some_and(|e| e > now)
+            !get_bool(&i, "revoked").unwrap_or(true) && get_n(&i, "expires_at").is_some_and(|e| e > now)
         }))
     }
 

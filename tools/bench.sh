@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make bench`: release builds, then numbers (never pass/fail): cold start, warm latency and
+# RSS under a Runtime API emulator, and the auth benchmark against a seeded moto stack.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+mkdir -p target
+
+cargo build --release -p petty-health -p petty-auth --bins --example auth_bench
+echo "== petty-health under the Runtime API emulator"
+"$VENV/bin/python" tools/coldstart.py target/release/petty-health
+
+port=$(free_port)
+trap 'stop_pid "${MOTO_PID:-}"' EXIT
+start_moto "$port" target/moto-bench.log
+"$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$port" --stage bench --env-file target/bench.env >/dev/null
+set -a; source target/bench.env; set +a
+echo "== auth"
+target/release/examples/auth_bench
