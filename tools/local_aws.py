@@ -210,6 +210,8 @@ def seed(args) -> None:
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "CORS_ALLOWED_ORIGINS": "*",
+        # Short locally, so `make rotate-keys` shows within seconds (production: 300 s).
+        "SECRET_TTL_SECONDS": "10",
     })
     if args.env_file:
         Path(args.env_file).write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
