@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 mkdir -p target
 
-cargo build --release -p petty-health -p petty-auth --bins --example auth_bench
+cargo build --release -p petty-health -p petty-auth -p petty-data-processor --bins --example auth_bench --example validate_bench
 echo "== petty-health under the Runtime API emulator"
 "$VENV/bin/python" tools/coldstart.py target/release/petty-health
 
@@ -15,5 +15,7 @@ trap 'stop_pid "${MOTO_PID:-}"' EXIT
 start_moto "$port" target/moto-bench.log
 "$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$port" --stage bench --env-file target/bench.env >/dev/null
 set -a; source target/bench.env; set +a
+echo "== data processor"
+target/release/examples/validate_bench
 echo "== auth"
 target/release/examples/auth_bench

@@ -278,3 +278,86 @@ impl<S: SecretSource, K: ApiKeyStore, A: AuditStore> Authenticator<S, K, A> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(key_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::jwt::JwtSettings;
+    use crate::secrets::{CacheSettings, SecretCache, SecretError, SecretString};
+
+    /// Counts lookups: the cache logic under test is what decides whether they happen.
+    #[derive(Default)]
+    struct CountingKeys {
+        record: Mutex<Option<ApiKeyRecord>>,
+        gets: AtomicUsize,
+        touches: AtomicUsize,
+    }
+
+    impl ApiKeyStore for Arc<CountingKeys> {
+        async fn get(&self, _key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            Ok(self.record.lock().unwrap().clone())
+        }
+        async fn touch(&self, _key_id: &str, _now: i64, _not_after: i64) -> Result<bool, StoreError> {
+            Ok(self.touches.fetch_add(1, Ordering::SeqCst) == 0)
+        }
+    }
+
+    struct NoSecrets;
+    impl SecretSource for NoSecrets {
+        async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
+            Err(SecretError::NotFound(id.into()))
+        }
+    }
+
+    fn request_with_key(key: &str) -> Request {
+        let mut req = Request::default();
+        req.headers_mut().insert("x-api-key", key.parse().unwrap());
+        req
+    }
+
+    #[tokio::test]
+    async fn verified_keys_are_served_from_memory_and_touched_at_most_hourly() {
+        let new = api_key::generate();
+        let store = Arc::new(CountingKeys::default());
+        *store.record.lock().unwrap() = Some(ApiKeyRecord {
+            key_id: new.key_id.clone(),
+            user_id: "u1".into(),
+            name: "collar".into(),
+            scopes: vec!["readings:write".into()],
+            collar_ids: vec!["AB-123".into()],
+            secret_hash: new.secret_hash.clone(),
+            created_at: 0,
+            expires_at: None,
+            revoked: false,
+            last_used_at: None,
+        });
+        let verifier = Verifier::new(
+            Arc::new(SecretCache::new(NoSecrets, CacheSettings::default())),
+            "jwks",
+            &JwtSettings { issuer: "i".into(), audience: "a".into() },
+        );
+        let auth = Authenticator::new(verifier, Some(store.clone()), LogOnlyAudit);
+        for _ in 0..20 {
+            let p = auth.authenticate(&request_with_key(&new.plaintext)).await.unwrap();
+            assert_eq!((p.kind, p.user_id.as_str(), p.collar_ids.len()), (PrincipalKind::ApiKey, "u1", 1));
+        }
+        assert_eq!(store.gets.load(Ordering::SeqCst), 1, "one lookup for 20 requests");
+        assert_eq!(store.touches.load(Ordering::SeqCst), 1, "last_used_at written once");
+
+        // A key with a swapped id fails its checksum, and neither it nor junk reaches the store.
+        let other = api_key::generate();
+        let forged = other.plaintext.replace(&other.key_id, &new.key_id);
+        assert!(auth.authenticate(&request_with_key(&forged)).await.is_err());
+        assert!(auth.authenticate(&request_with_key("pty_x")).await.is_err());
+        assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+
+        // After revocation the auth function forgets the key at once.
+        store.record.lock().unwrap().as_mut().unwrap().revoked = true;
+        auth.forget_key(&new.key_id);
+        assert!(auth.authenticate(&request_with_key(&new.plaintext)).await.is_err());
+    }
+}

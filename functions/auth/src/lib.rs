@@ -238,17 +238,20 @@ impl<S: SecretSource> AuthApp<S> {
             Some(u) => self.hasher.verify(&body.password, &u.password_hash),
             None => self.hasher.verify_dummy(&body.password),
         };
-        let Some(user) = user.filter(|_| valid) else {
-            inv.metric("LoginFailed", petty_shared::metrics::Unit::Count, 1.0);
-            let state = self.store.record_failure(&email, t, self.lockout_window_s).await?;
-            let user_id = self.store.user_by_email(&email).await.ok().flatten().map(|u| u.user_id);
-            self.audit(AuditEvent::now("login", "failure", user_id.as_deref(), ip.as_deref())).await;
-            if state.failures >= self.lockout_threshold {
-                self.store.lock(&email, t + self.lockout_s).await?;
-                self.audit(AuditEvent::now("lockout", "locked", user_id.as_deref(), ip.as_deref())).await;
-                return Err(ApiError::TooManyRequests { retry_after_s: self.lockout_s as u64 });
+        let user = match user {
+            Some(user) if valid => user,
+            other => {
+                let user_id = other.map(|u| u.user_id);
+                inv.metric("LoginFailed", petty_shared::metrics::Unit::Count, 1.0);
+                let state = self.store.record_failure(&email, t, self.lockout_window_s).await?;
+                self.audit(AuditEvent::now("login", "failure", user_id.as_deref(), ip.as_deref())).await;
+                if state.failures >= self.lockout_threshold {
+                    self.store.lock(&email, t + self.lockout_s).await?;
+                    self.audit(AuditEvent::now("lockout", "locked", user_id.as_deref(), ip.as_deref())).await;
+                    return Err(ApiError::TooManyRequests { retry_after_s: self.lockout_s as u64 });
+                }
+                return Err(invalid_credentials());
             }
-            return Err(invalid_credentials());
         };
         self.store.clear_lockout(&email).await?;
         let family = uuid::Uuid::new_v4().to_string();

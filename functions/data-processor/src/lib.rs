@@ -1,6 +1,9 @@
-//! Petty's data-processor function: collars, validated idempotent ingestion of readings, realtime.
+//! Petty's data processor: collars, validated idempotent ingestion of readings, realtime.
 //!
-//! Until its own issue lands, every route answers 501 with the standard JSON error body.
+//! The reading domain (`domain::reading`) is built; the routes answer 501 until the rest of
+//! the collars-and-ingestion issue lands.
+
+pub mod domain;
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "data-processor";

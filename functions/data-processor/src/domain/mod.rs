@@ -1,0 +1,3 @@
+//! The data processor's domain: pure, free of AWS types, tested without I/O.
+
+pub mod reading;
