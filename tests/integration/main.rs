@@ -2,6 +2,7 @@
 //! real AWS SDK. One binary with modules, because every test binary links the whole SDK.
 
 mod auth;
+mod data;
 mod dynamo;
 mod health;
 mod http;

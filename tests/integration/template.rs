@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
 use petty_auth::{AuthApp, AuthConfig};
+use petty_data_processor::{DataApp, DataConfig};
 use petty_health::{HealthApp, HealthConfig};
 use petty_shared::config::FromEnv;
 use petty_shared::jwt::{Signer, TokenType};
@@ -173,6 +174,14 @@ const EXPECTED: &[(&str, u16)] = &[
     ("auth/refresh-garbage-token.json", 401),
     ("auth/register-weak-password.json", 422),
     ("auth/register.json", 201),
+    ("data-processor/claim-collar-without-credentials.json", 401),
+    ("data-processor/get-collar-without-credentials.json", 401),
+    ("data-processor/ingest-batch-without-credentials.json", 401),
+    ("data-processor/ingest-single.json", 401),
+    ("data-processor/realtime-without-credentials.json", 401),
+    // SQS: 200 stands for "processed"; every record fails (an old timestamp, an out-of-range
+    // heart rate, bad JSON) and is reported for retry and the dead-letter queue.
+    ("data-processor/sqs-batch.json", 200),
     ("health/cors-preflight.json", 204),
     ("health/detailed-without-token.json", 401),
     ("health/liveness-rest-v1.json", 200),
@@ -207,14 +216,28 @@ async fn every_sample_event_gives_its_expected_status() {
     let health =
         HealthApp::new(&health_cfg, petty_shared::aws::dynamodb(&sdk), aws_sdk_cloudwatch::Client::new(&sdk), cache());
     let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let data = DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in EXPECTED {
         let event: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(events.join(file)).unwrap()).unwrap();
+        if file.contains("sqs") {
+            let records = event["Records"].as_array().unwrap().len();
+            let batch = serde_json::from_value(event).unwrap();
+            let response = petty_data_processor::ingest::sqs(
+                data.store(),
+                batch,
+                std::time::Instant::now() + std::time::Duration::from_secs(5),
+            )
+            .await;
+            assert_eq!(response.batch_item_failures.len(), records, "{file}");
+            continue;
+        }
         let req = petty_tests::request(&event, "evt", None);
         let resp = match file.split('/').next() {
             Some("auth") => http.handle(&auth, req).await.unwrap(),
+            Some("data-processor") => http.handle(&data, req).await.unwrap(),
             Some("health") => http.handle(&health, req).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };

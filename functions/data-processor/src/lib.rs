@@ -1,9 +1,306 @@
-//! Petty's data processor: collars, validated idempotent ingestion of readings, realtime.
-//!
-//! The reading domain (`domain::reading`) is built; the routes answer 501 until the rest of
-//! the collars-and-ingestion issue lands.
+//! Petty's data processor: collars and their owners, validated idempotent ingestion of
+//! readings (HTTP and SQS), and the latest reading per collar.
 
+pub mod config;
 pub mod domain;
+pub mod ingest;
+pub mod store;
+
+use std::sync::Arc;
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use petty_shared::audit::{self, AuditEvent, DynamoAudit};
+use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal, PrincipalKind};
+use petty_shared::cursor::CursorCodec;
+use petty_shared::dynamo::StoreError;
+use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, query_param, route_path, source_ip};
+use petty_shared::ids::is_collar_id;
+use petty_shared::jwt::{JwtSettings, Verifier};
+use petty_shared::secrets::{SecretCache, SecretSource};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub use config::DataConfig;
+use domain::collar::{ActivityProfile, Pet};
+use domain::reading::format_timestamp;
+use store::{Collar, DataStore};
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "data-processor";
+
+/// The data processor's handler.
+pub struct DataApp<S> {
+    store: DataStore,
+    auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
+    audit: DynamoAudit,
+    secrets: Arc<SecretCache<S>>,
+    cursor_key_secret_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimBody {
+    collar_id: String,
+    pet: Pet,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PetPatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    breed: Option<String>,
+    #[serde(default)]
+    birth_date: Option<String>,
+    #[serde(default)]
+    weight_kg: Option<f64>,
+    #[serde(default)]
+    activity_profile: Option<ActivityProfile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    pet: PetPatch,
+}
+
+#[derive(Serialize)]
+struct CollarView<'a> {
+    collar_id: &'a str,
+    pet: &'a Pet,
+    claimed_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Collar> for CollarView<'a> {
+    fn from(c: &'a Collar) -> Self {
+        Self {
+            collar_id: &c.collar_id,
+            pet: &c.pet,
+            claimed_at: format_timestamp(c.created_at * 1000),
+            updated_at: format_timestamp(c.updated_at * 1000),
+        }
+    }
+}
+
+fn now_s() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no such collar".into())
+}
+
+impl<S: SecretSource> DataApp<S> {
+    /// Wires the handler; called once at cold start.
+    pub fn new(cfg: &DataConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
+        let settings = JwtSettings { issuer: cfg.common.jwt_issuer.clone(), audience: cfg.common.jwt_audience.clone() };
+        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), 90);
+        Self {
+            auth: Authenticator::new(
+                Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
+                Some(DynamoApiKeys::new(dynamodb.clone(), cfg.api_keys_table.clone())),
+                audit.clone(),
+            ),
+            audit,
+            store: DataStore::new(dynamodb, cfg),
+            secrets,
+            cursor_key_secret_id: cfg.cursor_key_secret_id.clone(),
+        }
+    }
+
+    /// The storage adapter (the SQS path uses it too).
+    pub fn store(&self) -> &DataStore {
+        &self.store
+    }
+
+    /// The collar if `principal` may see it: another owner's collar is a 404, exactly like a
+    /// collar that does not exist; an API key limited to other collars is a 403.
+    async fn owned_collar(&self, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
+        if !is_collar_id(collar_id) {
+            return Err(not_found());
+        }
+        principal.require_collar(collar_id)?;
+        match self.store.collar(collar_id).await? {
+            Some(c) if c.owner_id == principal.user_id => Ok(c),
+            _ => Err(not_found()),
+        }
+    }
+
+    async fn user(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
+        let principal = self.auth.authenticate(req).await?;
+        if principal.kind != PrincipalKind::User {
+            return Err(ApiError::Forbidden("managing collars needs a user's token, not an API key".into()));
+        }
+        principal.require_scope(scope)?;
+        Ok(principal)
+    }
+
+    async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
+        let key = self.secrets.get(&self.cursor_key_secret_id).await?;
+        Ok(CursorCodec::new(key.value.expose().as_bytes()))
+    }
+
+    async fn claim(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.user(req, "collars:manage").await?;
+        let body: ClaimBody = json_body(req)?;
+        if !is_collar_id(&body.collar_id) {
+            return Err(ApiError::unprocessable("invalid_collar_id", "collar_id must match ^[A-Z]{2}-\\d{3,6}$"));
+        }
+        body.pet.validate(chrono::Utc::now().date_naive()).map_err(|m| ApiError::unprocessable("invalid_pet", m))?;
+        let t = now_s();
+        let collar = Collar {
+            collar_id: body.collar_id,
+            owner_id: principal.user_id.clone(),
+            pet: body.pet,
+            created_at: t,
+            updated_at: t,
+        };
+        match self.store.claim(&collar).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => {
+                return match self.store.collar(&collar.collar_id).await? {
+                    Some(existing) if existing.owner_id == principal.user_id => {
+                        json_response(StatusCode::OK, &CollarView::from(&existing))
+                    }
+                    _ => Err(ApiError::Conflict("this collar is claimed by another account".into())),
+                };
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let event = AuditEvent::now("collar_claimed", "success", Some(&principal.user_id), source_ip(req).as_deref())
+            .with_detail(collar.collar_id.clone());
+        audit::emit(&self.audit, event).await;
+        json_response(StatusCode::CREATED, &CollarView::from(&collar))
+    }
+
+    async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.user(req, "collars:manage").await?;
+        let limit = match query_param(req, "limit") {
+            None => 50,
+            Some(raw) => raw
+                .parse::<i32>()
+                .ok()
+                .filter(|l| (1..=100).contains(l))
+                .ok_or_else(|| ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 100"))?,
+        };
+        let codec = self.cursor_codec().await?;
+        let scope = format!("collars:{}", principal.user_id);
+        let start = query_param(req, "cursor").map(|c| codec.decode(&scope, &c)).transpose()?;
+        let (collars, next) = self.store.collars_of(&principal.user_id, limit, start).await?;
+        let next_cursor = next.map(|k| codec.encode(&scope, &k)).transpose()?;
+        let views: Vec<CollarView> = collars.iter().map(CollarView::from).collect();
+        json_response(StatusCode::OK, &json!({ "collars": views, "next_cursor": next_cursor }))
+    }
+
+    async fn get(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
+        let principal = self.user(req, "collars:manage").await?;
+        let collar = self.owned_collar(&principal, collar_id).await?;
+        json_response(StatusCode::OK, &CollarView::from(&collar))
+    }
+
+    async fn patch(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
+        let principal = self.user(req, "collars:manage").await?;
+        let collar = self.owned_collar(&principal, collar_id).await?;
+        let patch: PatchBody = json_body(req)?;
+        let mut pet = collar.pet.clone();
+        let p = patch.pet;
+        if let Some(v) = p.name {
+            pet.name = v;
+        }
+        if p.breed.is_some() {
+            pet.breed = p.breed;
+        }
+        if p.birth_date.is_some() {
+            pet.birth_date = p.birth_date;
+        }
+        if let Some(v) = p.weight_kg {
+            pet.weight_kg = v;
+        }
+        if p.activity_profile.is_some() {
+            pet.activity_profile = p.activity_profile;
+        }
+        pet.validate(chrono::Utc::now().date_naive()).map_err(|m| ApiError::unprocessable("invalid_pet", m))?;
+        let updated = match self.store.update_pet(collar_id, &principal.user_id, &pet, now_s()).await {
+            Err(StoreError::ConditionFailed) => return Err(not_found()),
+            other => other?,
+        };
+        json_response(StatusCode::OK, &CollarView::from(&updated))
+    }
+
+    async fn release(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
+        let principal = self.user(req, "collars:manage").await?;
+        self.owned_collar(&principal, collar_id).await?;
+        match self.store.release(collar_id, &principal.user_id).await {
+            Err(StoreError::ConditionFailed) => return Err(not_found()),
+            other => other?,
+        }
+        let event = AuditEvent::now("collar_released", "success", Some(&principal.user_id), source_ip(req).as_deref())
+            .with_detail(collar_id);
+        audit::emit(&self.audit, event).await;
+        Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static"))
+    }
+
+    async fn realtime(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        let principal = self.auth.authenticate(req).await?;
+        principal.require_scope("readings:read")?;
+        let collar_id = query_param(req, "collar_id")
+            .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
+        let collar = self.owned_collar(&principal, &collar_id).await?;
+        // Readings from before this owner's claim may belong to a previous owner.
+        let claimed_ms = (collar.created_at - domain::reading::MAX_FUTURE_S) * 1000;
+        let latest = self
+            .store
+            .latest(&collar_id)
+            .await?
+            .filter(|r| r.timestamp_ms >= claimed_ms)
+            .ok_or_else(|| ApiError::NotFound("no reading from this collar yet".into()))?;
+        let age_s = ((chrono::Utc::now().timestamp_millis() - latest.timestamp_ms) / 1000).max(0);
+        let mut body = json!({
+            "collar_id": latest.collar_id,
+            "heart_rate": latest.heart_rate,
+            "activity_level": latest.activity_level,
+            "location": { "type": "Point", "coordinates": [latest.lon, latest.lat] },
+            "timestamp": format_timestamp(latest.timestamp_ms),
+            "age_s": age_s,
+        });
+        for (key, value) in [("temperature_c", latest.temperature_c), ("battery_pct", latest.battery_pct)] {
+            if let Some(v) = value {
+                body[key] = json!(v);
+            }
+        }
+        json_response(StatusCode::OK, &body)
+    }
+
+    async fn ingest(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        let principal = self.auth.authenticate(req).await?;
+        principal.require_scope("readings:write")?;
+        ingest::http(self, &principal, req, inv).await
+    }
+}
+
+impl<S: SecretSource> Handler for DataApp<S> {
+    async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        let path = route_path(&req);
+        let method = req.method().clone();
+        let collar_param = || {
+            req.path_parameters_ref()
+                .and_then(|p| p.first("collar_id").map(str::to_owned))
+                .unwrap_or_else(|| path.trim_start_matches("/v1/collars/").to_owned())
+        };
+        match (path.as_str(), method) {
+            ("/v1/ingest", Method::POST) => Box::pin(self.ingest(&req, inv)).await,
+            ("/v1/realtime", Method::GET) => Box::pin(self.realtime(&req)).await,
+            ("/v1/collars", Method::POST) => Box::pin(self.claim(&req)).await,
+            ("/v1/collars", Method::GET) => Box::pin(self.list(&req)).await,
+            (p, Method::GET) if p.starts_with("/v1/collars/") => Box::pin(self.get(&req, &collar_param())).await,
+            (p, Method::PATCH) if p.starts_with("/v1/collars/") => Box::pin(self.patch(&req, &collar_param())).await,
+            (p, Method::DELETE) if p.starts_with("/v1/collars/") => Box::pin(self.release(&req, &collar_param())).await,
+            ("/v1/ingest" | "/v1/realtime" | "/v1/collars", _) => Err(ApiError::MethodNotAllowed),
+            (p, _) if p.starts_with("/v1/collars/") => Err(ApiError::MethodNotAllowed),
+            _ => Err(ApiError::NotFound("no such route".into())),
+        }
+    }
+}

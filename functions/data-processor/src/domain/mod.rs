@@ -1,3 +1,4 @@
 //! The data processor's domain: pure, free of AWS types, tested without I/O.
 
+pub mod collar;
 pub mod reading;
