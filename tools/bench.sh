@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 mkdir -p target
 
-cargo build --release -p petty-health -p petty-auth -p petty-data-processor --bins --example auth_bench --example validate_bench
+cargo build --release -p petty-health -p petty-auth -p petty-data-processor --bins --example auth_bench --example validate_bench --example ingest_bench
 echo "== petty-health under the Runtime API emulator"
 "$VENV/bin/python" tools/coldstart.py target/release/petty-health
 
@@ -17,5 +17,6 @@ start_moto "$port" target/moto-bench.log
 set -a; source target/bench.env; set +a
 echo "== data processor"
 target/release/examples/validate_bench
+target/release/examples/ingest_bench
 echo "== auth"
 target/release/examples/auth_bench

@@ -321,3 +321,24 @@ async fn sqs_batches_report_only_the_bad_records() {
     assert_eq!(latest["heart_rate"], 81, "the good records were stored");
     assert_eq!(serde_json::to_value(&response).unwrap()["batchItemFailures"][0]["itemIdentifier"], "not-json");
 }
+
+#[tokio::test]
+async fn one_binary_serves_api_gateway_and_sqs_events() {
+    let w = world().await;
+    let events = petty_tests::repo_root().join("events/data-processor");
+    let read =
+        |name: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(events.join(name)).unwrap()).unwrap() };
+    let mut ctx = lambda_http::Context::default();
+    ctx.request_id = "dispatch-1".into();
+    ctx.deadline = (chrono::Utc::now().timestamp_millis() + 10_000) as u64;
+
+    let sqs = petty_data_processor::dispatch(&w.data, &w.http, read("sqs-batch.json"), ctx.clone()).await.unwrap();
+    assert_eq!(sqs["batchItemFailures"].as_array().unwrap().len(), 3, "{sqs}");
+    assert!(sqs.get("statusCode").is_none());
+
+    let http =
+        petty_data_processor::dispatch(&w.data, &w.http, read("realtime-without-credentials.json"), ctx).await.unwrap();
+    assert_eq!(http["statusCode"], 401, "{http}");
+    let body: Value = serde_json::from_str(http["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["request_id"], "dispatch-1");
+}

@@ -281,6 +281,33 @@ impl<S: SecretSource> DataApp<S> {
     }
 }
 
+/// True for an SQS event (`Records[].eventSource == "aws:sqs"`).
+pub fn is_sqs(event: &serde_json::Value) -> bool {
+    event["Records"].as_array().and_then(|r| r.first()).is_some_and(|r| r["eventSource"] == "aws:sqs")
+}
+
+/// One Lambda event of either kind: an SQS batch goes to [`ingest::sqs`] (partial batch
+/// response), anything else is an API Gateway request served through `http`.
+pub async fn dispatch<S: SecretSource>(
+    app: &DataApp<S>,
+    http: &petty_shared::HttpService,
+    payload: serde_json::Value,
+    context: lambda_http::Context,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    use lambda_http::Service;
+    if is_sqs(&payload) {
+        let batch: ingest::SqsEvent = serde_json::from_value(payload)?;
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        let deadline = std::time::Instant::now() + left.saturating_sub(std::time::Duration::from_millis(1500));
+        return Ok(serde_json::to_value(ingest::sqs(&app.store, batch, deadline).await)?);
+    }
+    let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
+    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|req| http.handle(app, req)));
+    let response = adapter.call(lambda_http::LambdaEvent::new(request, context)).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
 impl<S: SecretSource> Handler for DataApp<S> {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let path = route_path(&req);
