@@ -342,3 +342,50 @@ async fn one_binary_serves_api_gateway_and_sqs_events() {
     let body: Value = serde_json::from_str(http["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["request_id"], "dispatch-1");
 }
+
+#[tokio::test]
+async fn readings_not_stored_by_the_deadline_are_named_exactly() {
+    let w = world().await;
+    let ada = w.owner("ada@example.com").await;
+    w.claim(&ada, "AB-123456").await;
+    // DynamoDB (on the wire) never processes readings whose ts is a multiple of 7.
+    let sdk = sdk().await;
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(petty_tests::PartialBatches::new(&w.cfg.readings_table, "ts", 0, 0, Some(7)))
+            .build(),
+    );
+    let cache = Arc::new(SecretCache::new(
+        SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk)),
+        CacheSettings::default(),
+    ));
+    let flaky = DataApp::new(&w.cfg, ddb, cache);
+    let readings: Vec<Value> = (0..40).map(|i| reading("AB-123456", 100 + i * 7 + i % 3, 80)).collect();
+    let poisoned: Vec<u64> = readings
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            petty_data_processor::domain::reading::parse_timestamp(r["timestamp"].as_str().unwrap()).unwrap() % 7 == 0
+        })
+        .map(|(i, _)| i as u64)
+        .collect();
+    assert!(!poisoned.is_empty() && poisoned.len() < 40, "the mix needs both kinds: {poisoned:?}");
+    let body = json!({ "readings": readings }).to_string();
+    let event = v2_event("POST", "/v1/ingest", &[("content-type", "application/json"), (ada.0, &ada.1)], Some(&body));
+    // 2.5 s left: 1.5 s is kept to answer, so retries stop after about a second.
+    let resp = w.http.handle(&flaky, petty_tests::request_with_deadline(&event, "r", None, 2500)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "2");
+    let report = body_json(&resp);
+    let not_stored: Vec<u64> = report["not_stored"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(not_stored, poisoned, "exactly the readings DynamoDB never took");
+    assert_eq!(report["accepted"].as_u64().unwrap() as usize, 40 - poisoned.len());
+
+    // Sending the batch again through a healthy client stores exactly the missing ones.
+    let (status, again, _) = w.ingest(&ada, json!({ "readings": readings })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(poisoned.len() as u64), Some(40 - poisoned.len() as u64))
+    );
+}

@@ -9,16 +9,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
-};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use aws_smithy_types::config_bag::ConfigBag;
 use petty_shared::cursor::{CursorCodec, InvalidCursor};
 use petty_shared::dynamo::{Backoff, StoreError, batch_write, query_all, query_page};
-use petty_tests::{create_table, sdk, unique};
-use serde_json::Value;
+use petty_tests::{PartialBatches, create_table, sdk, set_json_body, unique};
 
 fn put(pk: &str, sk: usize) -> WriteRequest {
     let item = [
@@ -119,102 +115,9 @@ async fn conditional_put_conflict_is_typed() {
     assert!(matches!(StoreError::from_sdk(&missing), StoreError::Other(_)), "a missing table is a bug, not an outage");
 }
 
-/// Simulates DynamoDB leaving part of a batch unprocessed, over the real wire protocol: some
-/// items of a request are removed before it is sent (so moto never sees them) and reported
-/// back as `UnprocessedItems` in the response.
-#[derive(Debug)]
-struct PartialBatches {
-    /// Drop the last `drop_last` items of each of the first `remaining` requests...
-    drop_last: usize,
-    remaining: AtomicUsize,
-    /// ...and always drop items whose `sk` is a multiple of this (never written).
-    poison_every: Option<u64>,
-    table: String,
-}
-
-impl PartialBatches {
-    fn poisoned(&self, item: &Value) -> bool {
-        let sk = item.pointer("/PutRequest/Item/sk/N").and_then(Value::as_str).and_then(|n| n.parse::<u64>().ok());
-        matches!((self.poison_every, sk), (Some(every), Some(sk)) if sk % every == 0)
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Dropped(Vec<Value>);
-impl Storable for Dropped {
-    type Storer = StoreReplace<Self>;
-}
-
-/// Replaces a message body, keeping `content-length` true.
-macro_rules! set_json_body {
-    ($msg:expr, $value:expr) => {{
-        let bytes = serde_json::to_vec($value)?;
-        $msg.headers_mut().insert("content-length", bytes.len().to_string());
-        *$msg.body_mut() = SdkBody::from(bytes);
-    }};
-}
-
-impl Intercept for PartialBatches {
-    fn name(&self) -> &'static str {
-        "PartialBatches"
-    }
-
-    fn modify_before_signing(
-        &self,
-        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let req = ctx.request_mut();
-        let Some(bytes) = req.body().bytes() else { return Ok(()) };
-        let mut json: Value = serde_json::from_slice(bytes)?;
-        let Some(items) = json.pointer_mut(&format!("/RequestItems/{}", self.table)).and_then(Value::as_array_mut)
-        else {
-            return Ok(());
-        };
-        let (mut dropped, kept): (Vec<Value>, Vec<Value>) = items.drain(..).partition(|i| self.poisoned(i));
-        *items = kept;
-        if items.len() > self.drop_last
-            && self.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
-        {
-            dropped.extend(items.split_off(items.len() - self.drop_last));
-        }
-        if dropped.is_empty() {
-            return Ok(());
-        }
-        if items.is_empty() {
-            // DynamoDB rejects an empty batch: send a harmless sentinel instead.
-            items.push(serde_json::json!({"PutRequest": {"Item": {"pk": {"S": "SENTINEL"}, "sk": {"N": "0"}}}}));
-        }
-        cfg.interceptor_state().store_put(Dropped(dropped));
-        set_json_body!(req, &json);
-        Ok(())
-    }
-
-    fn modify_before_deserialization(
-        &self,
-        ctx: &mut BeforeDeserializationInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(Dropped(dropped)) = cfg.load::<Dropped>().cloned() else { return Ok(()) };
-        let resp = ctx.response_mut();
-        let mut json: Value = serde_json::from_slice(resp.body().bytes().unwrap_or(b"{}"))?;
-        json["UnprocessedItems"] = serde_json::json!({ self.table.clone(): dropped });
-        set_json_body!(resp, &json);
-        Ok(())
-    }
-}
-
 async fn partial_client(table: &str, drop_last: usize, times: usize, poison_every: Option<u64>) -> Client {
-    let sdk = sdk().await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .interceptor(PartialBatches {
-            drop_last,
-            remaining: AtomicUsize::new(times),
-            poison_every,
-            table: table.to_owned(),
-        })
+    let conf = aws_sdk_dynamodb::config::Builder::from(&sdk().await)
+        .interceptor(PartialBatches::new(table, "sk", drop_last, times, poison_every))
         .build();
     Client::from_conf(conf)
 }

@@ -153,11 +153,16 @@ pub fn v2_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option
 
 /// A request parsed from an event, with a Lambda context carrying `request_id` and `trace`.
 pub fn request(event: &Value, request_id: &str, trace: Option<&str>) -> Request {
+    request_with_deadline(event, request_id, trace, 10_000)
+}
+
+/// [`request`] with Lambda's deadline `deadline_ms` from now.
+pub fn request_with_deadline(event: &Value, request_id: &str, trace: Option<&str>, deadline_ms: i64) -> Request {
     let req = lambda_http::request::from_str(&event.to_string()).expect("event parses as an API Gateway request");
     let mut ctx = lambda_http::Context::default();
     ctx.request_id = request_id.to_owned();
     ctx.xray_trace_id = trace.map(str::to_owned);
-    ctx.deadline = (chrono::Utc::now().timestamp_millis() + 10_000) as u64;
+    ctx.deadline = (chrono::Utc::now().timestamp_millis() + deadline_ms) as u64;
     req.with_lambda_context(ctx)
 }
 
@@ -214,4 +219,127 @@ fn run_tool(args: &[&str]) {
     let out =
         std::process::Command::new(python).arg(repo_root().join("tools/local_aws.py")).args(args).output().unwrap();
     assert!(out.status.success(), "local_aws.py {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+// ---------------------------------------------------------------- fault injection
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+/// Simulates DynamoDB leaving part of a batch unprocessed, over the real wire protocol: some
+/// items of a request are removed before it is sent (so moto never sees them) and reported
+/// back as `UnprocessedItems` in the response.
+#[derive(Debug)]
+pub struct PartialBatches {
+    table: String,
+    /// The table's hash and (numeric) range key attributes.
+    hash_key: String,
+    range_key: String,
+    /// Drop the last `drop_last` items of each of the first `remaining` requests...
+    drop_last: usize,
+    remaining: AtomicUsize,
+    /// ...and always drop items whose range key is a multiple of this (never written).
+    poison_every: Option<u64>,
+}
+
+impl PartialBatches {
+    /// Tampers with `BatchWriteItem` requests to `table` (hash key `pk` unless the range key is
+    /// `ts`, in which case `collar_id`: the two schemas the tests use).
+    pub fn new(table: &str, range_key: &str, drop_last: usize, times: usize, poison_every: Option<u64>) -> Self {
+        let hash_key = if range_key == "ts" { "collar_id" } else { "pk" };
+        Self {
+            table: table.to_owned(),
+            hash_key: hash_key.to_owned(),
+            range_key: range_key.to_owned(),
+            drop_last,
+            remaining: AtomicUsize::new(times),
+            poison_every,
+        }
+    }
+
+    fn poisoned(&self, item: &Value) -> bool {
+        let key = item
+            .pointer(&format!("/PutRequest/Item/{}/N", self.range_key))
+            .and_then(Value::as_str)
+            .and_then(|n| n.parse::<u64>().ok());
+        matches!((self.poison_every, key), (Some(every), Some(k)) if k % every == 0)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Dropped(Vec<Value>);
+impl Storable for Dropped {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Replaces a message body, keeping `content-length` true.
+#[macro_export]
+macro_rules! set_json_body {
+    ($msg:expr, $value:expr) => {{
+        let bytes = serde_json::to_vec($value)?;
+        $msg.headers_mut().insert("content-length", bytes.len().to_string());
+        *$msg.body_mut() = aws_smithy_types::body::SdkBody::from(bytes);
+    }};
+}
+
+impl Intercept for PartialBatches {
+    fn name(&self) -> &'static str {
+        "PartialBatches"
+    }
+
+    fn modify_before_signing(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let req = ctx.request_mut();
+        let Some(bytes) = req.body().bytes() else { return Ok(()) };
+        let mut json: Value = serde_json::from_slice(bytes)?;
+        let Some(items) = json.pointer_mut(&format!("/RequestItems/{}", self.table)).and_then(Value::as_array_mut)
+        else {
+            return Ok(());
+        };
+        let (mut dropped, kept): (Vec<Value>, Vec<Value>) = items.drain(..).partition(|i| self.poisoned(i));
+        *items = kept;
+        if items.len() > self.drop_last
+            && self.remaining.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        {
+            dropped.extend(items.split_off(items.len() - self.drop_last));
+        }
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        if items.is_empty() {
+            // DynamoDB rejects an empty batch: send a harmless sentinel instead.
+            let mut sentinel = serde_json::Map::new();
+            sentinel.insert(self.hash_key.clone(), serde_json::json!({"S": "SENTINEL"}));
+            sentinel.insert(self.range_key.clone(), serde_json::json!({"N": "0"}));
+            items.push(serde_json::json!({"PutRequest": {"Item": sentinel}}));
+        }
+        cfg.interceptor_state().store_put(Dropped(dropped));
+        set_json_body!(req, &json);
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        ctx: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Dropped(dropped)) = cfg.load::<Dropped>().cloned() else { return Ok(()) };
+        let resp = ctx.response_mut();
+        let mut json: Value = serde_json::from_slice(resp.body().bytes().unwrap_or(b"{}"))?;
+        json["UnprocessedItems"] = serde_json::json!({ self.table.clone(): dropped });
+        set_json_body!(resp, &json);
+        Ok(())
+    }
 }

@@ -52,7 +52,11 @@ async fn main() {
             fam: None,
         })
         .unwrap();
-    let app = DataApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), Arc::new(SecretCache::new(source, CacheSettings::default())));
+    let app = DataApp::new(
+        &cfg,
+        petty_shared::aws::dynamodb(&sdk),
+        Arc::new(SecretCache::new(source, CacheSettings::default())),
+    );
     let http = HttpService::new("data-processor").with_emf_sink(Arc::new(|_: &[u8]| {}));
     let collar = format!("BN-{:06}", now % 1_000_000);
     let claim = json!({"collar_id": collar, "pet": {"name": "Bench", "species": "dog", "weight_kg": 20}}).to_string();
