@@ -134,8 +134,8 @@ pub struct BatchWriteReport {
     pub calls: usize,
 }
 
-/// Writes `requests` to `table` in chunks of 25, resubmitting `UnprocessedItems` with backoff
-/// until all are written or `deadline` passes. Nothing is silently dropped: whatever was not
+/// Writes `requests` to `table` in chunks of 25 (each chunk is sent at least once),
+/// resubmitting `UnprocessedItems` with backoff until all are written or `deadline` passes. Nothing is silently dropped: whatever was not
 /// confirmed is listed by index in the report.
 pub async fn batch_write(
     client: &Client,
@@ -174,7 +174,8 @@ async fn write_chunk(
     let mut report = BatchWriteReport::default();
     let mut attempt = 0u32;
     while !pending.is_empty() {
-        if Instant::now() >= deadline {
+        // The first call is always made; only resubmissions are bounded by the deadline.
+        if report.calls > 0 && Instant::now() >= deadline {
             break;
         }
         report.calls += 1;

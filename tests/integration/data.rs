@@ -360,16 +360,16 @@ async fn readings_not_stored_by_the_deadline_are_named_exactly() {
         CacheSettings::default(),
     ));
     let flaky = DataApp::new(&w.cfg, ddb, cache);
-    let readings: Vec<Value> = (0..40).map(|i| reading("AB-123456", 100 + i * 7 + i % 3, 80)).collect();
-    let poisoned: Vec<u64> = readings
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            petty_data_processor::domain::reading::parse_timestamp(r["timestamp"].as_str().unwrap()).unwrap() % 7 == 0
+    // Millisecond timestamps 1 s apart from a multiple of 7: every seventh is poisoned.
+    let base = (chrono::Utc::now().timestamp_millis() - 200_000) / 7 * 7;
+    let readings: Vec<Value> = (0..40)
+        .map(|i| {
+            let mut r = reading("AB-123456", 0, 80);
+            r["timestamp"] = json!(format_timestamp(base - i * 1000));
+            r
         })
-        .map(|(i, _)| i as u64)
         .collect();
-    assert!(!poisoned.is_empty() && poisoned.len() < 40, "the mix needs both kinds: {poisoned:?}");
+    let poisoned: Vec<u64> = (0..40).filter(|i| i % 7 == 0).collect();
     let body = json!({ "readings": readings }).to_string();
     let event = v2_event("POST", "/v1/ingest", &[("content-type", "application/json"), (ada.0, &ada.1)], Some(&body));
     // 2.5 s left: 1.5 s is kept to answer, so retries stop after about a second.

@@ -224,3 +224,18 @@ async fn throttling_is_retried_with_backoff_then_typed() {
     let api: petty_shared::http::ApiError = StoreError::from_sdk(&err).into();
     assert_eq!(api.status().as_u16(), 503);
 }
+
+#[tokio::test]
+async fn every_chunk_is_sent_once_even_with_no_time_left() {
+    let sdk = sdk().await;
+    let client = petty_shared::aws::dynamodb(&sdk);
+    let table = unique("late");
+    create_table(&client, &table).await;
+    let requests: Vec<WriteRequest> = (0..30).map(|i| put("COLLAR#LT-1", i)).collect();
+    let report = batch_write(&client, &table, requests, Instant::now(), Backoff::default()).await;
+    assert_eq!(
+        (report.written, report.calls, report.unwritten.len()),
+        (30, 2, 0),
+        "no retries, but no lost first attempt"
+    );
+}

@@ -188,10 +188,12 @@ impl HttpService {
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let trace = ctx.and_then(|c| c.xray_trace_id.as_deref()).and_then(TraceContext::parse);
-        let deadline = ctx.filter(|c| c.deadline > 0).map(|c| {
-            let left = (c.deadline as i64 - now_ms()).max(0) as u64;
-            Instant::now() + Duration::from_millis(left)
-        });
+        // A deadline already past on arrival is not one Lambda would send (cargo lambda's
+        // emulator does): treat it as unknown rather than as no time at all.
+        let deadline = ctx
+            .map(|c| c.deadline as i64 - now_ms())
+            .filter(|left| *left > 0)
+            .map(|left| Instant::now() + Duration::from_millis(left as u64));
         let correlation_id = correlation_id(req.headers());
         let cold_start = self.cold.swap(false, Ordering::Relaxed);
         let inv = Invocation {
@@ -214,32 +216,41 @@ impl HttpService {
             let origin = req.headers().get(header::ORIGIN).cloned();
             let accepts_gzip = accepts_gzip(req.headers());
 
-            let mut response = if method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-                self.preflight(origin.as_ref())
-            } else if req.body().len() > self.max_body_bytes {
-                self.error_response(ApiError::PayloadTooLarge { limit: self.max_body_bytes }, &inv)
-            } else {
-                // Boxed: handler futures holding several SDK calls are large, and debug builds
-                // would otherwise put them on the (2 MB) stack of whatever thread polls us.
-                let run = AssertUnwindSafe(Box::pin(handler.handle(req, &inv))).catch_unwind();
-                match xray::in_trace(trace.as_ref(), &self.xray, xray::phase("handler", run)).await {
-                    Ok(Ok(response)) => response,
-                    Ok(Err(err)) => self.error_response(err, &inv),
-                    Err(panic) => {
-                        let what = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        tracing::error!(panic = %what, "handler panicked");
-                        self.error_response(ApiError::Internal("handler panicked".into()), &inv)
+            let mut response =
+                if method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+                    self.preflight(origin.as_ref())
+                } else if req.body().len() > self.max_body_bytes {
+                    self.error_response(ApiError::PayloadTooLarge { limit: self.max_body_bytes }, &inv)
+                } else {
+                    // Boxed: handler futures holding several SDK calls are large, and debug builds
+                    // would otherwise put them on the (2 MB) stack of whatever thread polls us.
+                    let run = AssertUnwindSafe(Box::pin(handler.handle(req, &inv))).catch_unwind();
+                    match xray::in_trace(trace.as_ref(), &self.xray, xray::phase("handler", run)).await {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(err)) => self.error_response(err, &inv),
+                        Err(panic) => {
+                            let what = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| (*s).to_owned())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_default();
+                            tracing::error!(panic = %what, "handler panicked");
+                            self.error_response(ApiError::Internal("handler panicked".into()), &inv)
+                        }
                     }
-                }
-            };
+                };
             self.finish(&mut response, &inv, origin.as_ref(), accepts_gzip);
 
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            tracing::info!(http_method = %method, path = %path, status = response.status().as_u16(), latency_ms, "request completed");
+            let remaining_ms = inv.remaining().as_millis() as u64;
+            tracing::info!(
+                http_method = %method,
+                path = %path,
+                status = response.status().as_u16(),
+                latency_ms,
+                remaining_ms,
+                "request completed"
+            );
             if inv.cold_start {
                 inv.metric("ColdStart", Unit::Count, 1.0);
             }
