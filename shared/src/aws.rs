@@ -44,6 +44,16 @@ pub fn secrets_manager(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }
 
+/// The secrets cache every function builds at cold start: Secrets Manager with `ttl`.
+pub fn secret_cache(
+    config: &SdkConfig,
+    ttl: Duration,
+) -> std::sync::Arc<crate::secrets::SecretCache<crate::secrets::SecretsManagerSource>> {
+    let source = crate::secrets::SecretsManagerSource::new(secrets_manager(config));
+    let settings = crate::secrets::CacheSettings { ttl, ..crate::secrets::CacheSettings::default() };
+    std::sync::Arc::new(crate::secrets::SecretCache::new(source, settings))
+}
+
 /// A one-line description of an SDK error for logs: code and message, never request bodies.
 pub fn error_summary<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
 where

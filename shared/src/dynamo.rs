@@ -14,6 +14,26 @@ use futures_util::StreamExt;
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
 
+/// A string attribute value.
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A number attribute value.
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A list-of-strings attribute value.
+pub fn string_list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.clone())).collect())
+}
+
+/// Maps an SDK error (by value, for `map_err`) to a [`StoreError`].
+pub fn sdk_err<E: ProvideErrorMetadata + std::error::Error + 'static, R>(err: SdkError<E, R>) -> StoreError {
+    StoreError::from_sdk(&err)
+}
+
 /// A string attribute of an item.
 pub fn get_s(item: &Item, key: &str) -> Option<String> {
     item.get(key).and_then(|v| v.as_s().ok()).cloned()

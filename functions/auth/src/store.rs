@@ -14,25 +14,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use petty_shared::auth::{ApiKeyRecord, api_key_from_item};
-use petty_shared::dynamo::{Item, StoreError, get_bool, get_n, get_s, get_string_list as get_l};
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn l(values: &[String]) -> AttributeValue {
-    AttributeValue::L(values.iter().map(|v| s(v.clone())).collect())
-}
-
-fn sdk<E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static, R>(
-    err: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> StoreError {
-    StoreError::from_sdk(&err)
-}
+use petty_shared::dynamo::{
+    Item, StoreError, get_bool, get_n, get_s, get_string_list as get_l, n, s, sdk_err as sdk, string_list as l,
+};
 
 /// An account.
 #[derive(Clone, Debug, PartialEq, Eq)]

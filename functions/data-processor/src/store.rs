@@ -8,28 +8,16 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
-use petty_shared::dynamo::{Backoff, BatchWriteReport, Item, StoreError, batch_write, get_n, get_s, query_page};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
+use petty_shared::dynamo::{
+    Backoff, BatchWriteReport, Item, StoreError, batch_write, get_n, get_s, n, query_page, s, sdk_err as err,
+};
 
 use crate::domain::collar::Pet;
 use crate::domain::reading::{Activity, Reading};
 
 /// The sort key of a collar's latest-reading item.
 pub const LATEST_TS: i64 = 0;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn err<E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static, R>(
-    e: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> StoreError {
-    StoreError::from_sdk(&e)
-}
 
 /// A claimed collar.
 #[derive(Clone, Debug, PartialEq)]

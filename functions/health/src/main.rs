@@ -1,11 +1,8 @@
 //! Cold start: configuration, SDK clients and the handler are built once; then the runtime loop.
 
-use std::sync::Arc;
-
 use lambda_http::{Error, run, service_fn};
 use petty_health::{HealthApp, HealthConfig, SERVICE};
 use petty_shared::HttpService;
-use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -14,9 +11,7 @@ async fn main() -> Result<(), Error> {
     let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::config::Builder::from(&sdk).interceptor(petty_shared::xray::XrayInterceptor).build(),
     );
-    let secrets = SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk));
-    let cache =
-        Arc::new(SecretCache::new(secrets, CacheSettings { ttl: cfg.common.secret_ttl, ..CacheSettings::default() }));
+    let cache = petty_shared::aws::secret_cache(&sdk, cfg.common.secret_ttl);
     let app = HealthApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cloudwatch, cache);
     let http = HttpService::from_config(SERVICE, &cfg.common);
     run(service_fn(|req| http.handle(&app, req))).await
