@@ -1,7 +1,7 @@
 //! RSA key-set generation, for tests (which must generate their own keys) and tools.
 //!
 //! Formats (shared with `tools/local_aws.py`, which writes the same for `make dev`):
-//! - signing key set: `{"current_kid": "...", "keys": [{"kid": "...", "private_key_pem": "-----BEGIN PRIVATE KEY-----..."}]}`
+//! - signing key set: `{"current_kid": "...", "keys": [{"kid": "...", "private_key_pem": "<PKCS#8 PEM>"}]}`
 //! - public key set: a JWKS, `{"keys": [{"kty": "RSA", "kid": "...", "use": "sig", "alg": "RS256", "n": "...", "e": "..."}]}`
 
 use aws_lc_rs::encoding::AsDer;
