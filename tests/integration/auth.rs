@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
 use petty_auth::{AuthApp, AuthConfig};
 use petty_shared::HttpService;
 use petty_shared::audit::DynamoAudit;
@@ -14,7 +13,7 @@ use petty_shared::config::FromEnv;
 use petty_shared::jwt::{JwtSettings, Verifier};
 use petty_shared::logging::{JsonLayer, memory_sink};
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
-use petty_tests::{Stack, body_json, request, sdk, v2_event};
+use petty_tests::{Reply, Stack, request, sdk, secret_cache, v2_event};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -31,10 +30,10 @@ async fn auth(overrides: &[(&str, &str)]) -> Auth {
     let stack = Stack::seed(overrides);
     let cfg = AuthConfig::from_env(&stack.env).expect("seeded env configures auth");
     let sdk = sdk().await;
-    let cache = Arc::new(SecretCache::new(
-        SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk)),
+    let cache = secret_cache(
+        petty_shared::aws::secrets_manager(&sdk),
         CacheSettings { ttl: cfg.common.secret_ttl, min_refresh_interval: Duration::ZERO, ..CacheSettings::default() },
-    ));
+    );
     let app = AuthApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache);
     let (sink, _) = memory_sink();
     let http = HttpService::new("auth").with_emf_sink(sink);
@@ -42,23 +41,9 @@ async fn auth(overrides: &[(&str, &str)]) -> Auth {
 }
 
 impl Auth {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (StatusCode, Value, Response<Body>) {
+    async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Reply {
         let text = body.map(|b| b.to_string());
-        let mut all = vec![("content-type", "application/json")];
-        all.extend_from_slice(headers);
-        let resp = self
-            .http
-            .handle(&self.app, request(&v2_event(method, path, &all, text.as_deref()), "req-auth", None))
-            .await
-            .unwrap();
-        let json = if matches!(resp.body(), Body::Empty) { Value::Null } else { body_json(&resp) };
-        (resp.status(), json, resp)
+        petty_tests::call(&self.http, &self.app, method, path, headers, text.as_deref()).await
     }
 
     async fn register(&self, email: &str) -> Value {
@@ -69,7 +54,7 @@ impl Auth {
         body
     }
 
-    async fn login(&self, email: &str, password: &str) -> (StatusCode, Value, Response<Body>) {
+    async fn login(&self, email: &str, password: &str) -> Reply {
         self.call("POST", "/v1/auth/login", &[], Some(json!({"email": email, "password": password}))).await
     }
 
@@ -79,18 +64,12 @@ impl Auth {
         (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
     }
 
-    async fn with_token(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value, Response<Body>) {
+    async fn with_token(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
         let auth = format!("Bearer {token}");
         self.call(method, path, &[("authorization", &auth)], body).await
     }
 
-    async fn refresh(&self, refresh_token: &str) -> (StatusCode, Value, Response<Body>) {
+    async fn refresh(&self, refresh_token: &str) -> Reply {
         self.call("POST", "/v1/auth/refresh", &[], Some(json!({"refresh_token": refresh_token}))).await
     }
 }
@@ -209,7 +188,7 @@ async fn registration_validates_at_the_edge() {
     for (body, status, code) in cases {
         let (got, resp, _) = post(body.clone()).await;
         assert_eq!((got, resp["error"]["code"].as_str()), (status, Some(code)), "{body}");
-        assert_eq!(resp["request_id"], "req-auth");
+        assert_eq!(resp["request_id"], "req-test");
     }
     let (status, _, _) = a.call("POST", "/v1/auth/register", &[], None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

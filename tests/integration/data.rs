@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
 use petty_auth::{AuthApp, AuthConfig};
 use petty_data_processor::domain::reading::format_timestamp;
 use petty_data_processor::ingest::{self, SqsEvent};
@@ -14,7 +13,7 @@ use petty_shared::HttpService;
 use petty_shared::config::FromEnv;
 use petty_shared::logging::memory_sink;
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
-use petty_tests::{Stack, body_json, request, sdk, v2_event};
+use petty_tests::{Reply, Stack, body_json, sdk, secret_cache, v2_event};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -31,10 +30,10 @@ async fn world() -> World {
     let stack = Stack::seed(&[]);
     let sdk = sdk().await;
     let cache = || {
-        Arc::new(SecretCache::new(
-            SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk)),
+        secret_cache(
+            petty_shared::aws::secrets_manager(&sdk),
             CacheSettings { min_refresh_interval: Duration::ZERO, ..CacheSettings::default() },
-        ))
+        )
     };
     let cfg = DataConfig::from_env(&stack.env).unwrap();
     let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
@@ -43,38 +42,14 @@ async fn world() -> World {
     World { cfg, auth, data, http: HttpService::new("data-processor").with_emf_sink(sink), emf }
 }
 
-type Reply = (StatusCode, Value, Response<Body>);
-
 impl World {
     async fn call_auth(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Reply {
         let text = body.map(|b| b.to_string());
-        let mut all = vec![("content-type", "application/json")];
-        all.extend_from_slice(headers);
-        let resp = self
-            .http
-            .handle(&self.auth, request(&v2_event(method, path, &all, text.as_deref()), "r", None))
-            .await
-            .unwrap();
-        let json = if matches!(resp.body(), Body::Empty) { Value::Null } else { body_json(&resp) };
-        (resp.status(), json, resp)
+        petty_tests::call(&self.http, &self.auth, method, path, headers, text.as_deref()).await
     }
 
     async fn call(&self, method: &str, path: &str, auth: &(&str, String), body: Option<String>) -> Reply {
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let mut event =
-            v2_event(method, path, &[("content-type", "application/json"), (auth.0, &auth.1)], body.as_deref());
-        event["rawQueryString"] = json!(query);
-        let params: serde_json::Map<String, Value> =
-            query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
-        if !params.is_empty() {
-            event["queryStringParameters"] = Value::Object(params);
-        }
-        if let Some(id) = path.strip_prefix("/v1/collars/") {
-            event["pathParameters"] = json!({ "collar_id": id });
-        }
-        let resp = self.http.handle(&self.data, request(&event, "r", None)).await.unwrap();
-        let json = if matches!(resp.body(), Body::Empty) { Value::Null } else { body_json(&resp) };
-        (resp.status(), json, resp)
+        petty_tests::call(&self.http, &self.data, method, path, &[(auth.0, &auth.1)], body.as_deref()).await
     }
 
     /// Registers and logs in; returns an `authorization` header.

@@ -126,9 +126,13 @@ pub fn verifier(cache: Arc<SecretCache<SecretsManagerSource>>, jwks_secret_id: &
 }
 
 /// An API Gateway HTTP API (payload v2) event.
+/// A `?query` in `path` becomes the event's query string parameters.
 pub fn v2_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
     let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-    json!({
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let params: serde_json::Map<String, Value> =
+        query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let mut event = json!({
         "version": "2.0",
         "routeKey": format!("{method} {path}"),
         "rawPath": path,
@@ -148,7 +152,31 @@ pub fn v2_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option
         },
         "body": body,
         "isBase64Encoded": false
-    })
+    });
+    event["rawQueryString"] = json!(query);
+    if !params.is_empty() {
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    event
+}
+
+/// A response's status, its JSON body (null when empty), and the response itself.
+pub type Reply = (lambda_http::http::StatusCode, Value, Response<Body>);
+
+/// Sends a JSON request (`content-type: application/json` plus `headers`) through the pipeline.
+pub async fn call<H: petty_shared::Handler>(
+    http: &petty_shared::HttpService,
+    handler: &H,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let resp = http.handle(handler, request(&v2_event(method, path, &all, body), "req-test", None)).await.unwrap();
+    let json = if matches!(resp.body(), Body::Empty) { Value::Null } else { body_json(&resp) };
+    (resp.status(), json, resp)
 }
 
 /// A request parsed from an event, with a Lambda context carrying `request_id` and `trace`.

@@ -20,7 +20,7 @@ use petty_shared::auth::{
     API_KEY_SCOPES, ApiKeyRecord, Authenticator, DynamoApiKeys, Principal, PrincipalKind, USER_SCOPES,
 };
 use petty_shared::dynamo::StoreError;
-use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, route_path, source_ip};
+use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, no_content, route_path, source_ip};
 use petty_shared::jwt::{JwtSettings, TokenType, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
 use serde::{Deserialize, Serialize};
@@ -139,11 +139,6 @@ fn invalid_credentials() -> ApiError {
     ApiError::Unauthorized("invalid email or password".into())
 }
 
-fn no_store(mut resp: Response<Body>) -> Response<Body> {
-    resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
-    resp
-}
-
 impl<S: SecretSource> AuthApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &AuthConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
@@ -215,7 +210,7 @@ impl<S: SecretSource> AuthApp<S> {
             Err(other) => return Err(other.into()),
         }
         self.audit(AuditEvent::now("register", "success", Some(&user.user_id), source_ip(req).as_deref())).await;
-        Ok(no_store(json_response(StatusCode::CREATED, &UserView::from(&user))?))
+        json_response(StatusCode::CREATED, &UserView::from(&user))
     }
 
     async fn login(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
@@ -260,7 +255,7 @@ impl<S: SecretSource> AuthApp<S> {
         self.store.create_family(&family, &user.user_id, &jti, &user.scopes, expires).await?;
         let pair = self.tokens.issue(&user.user_id, &user.scopes, &family, &jti).await?;
         self.audit(AuditEvent::now("login", "success", Some(&user.user_id), ip.as_deref())).await;
-        Ok(no_store(json_response(StatusCode::OK, &pair)?))
+        json_response(StatusCode::OK, &pair)
     }
 
     async fn refresh(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -273,7 +268,7 @@ impl<S: SecretSource> AuthApp<S> {
             Rotation::Rotated { scopes } => {
                 let pair = self.tokens.issue(&claims.sub, &scopes, &family, &next).await?;
                 self.audit(AuditEvent::now("refresh", "success", Some(&claims.sub), ip.as_deref())).await;
-                Ok(no_store(json_response(StatusCode::OK, &pair)?))
+                json_response(StatusCode::OK, &pair)
             }
             Rotation::Reused { user_id } => {
                 tracing::warn!(security_event = "refresh_token_reuse", actor = %user_id, "refresh token presented twice: family revoked");
@@ -293,7 +288,7 @@ impl<S: SecretSource> AuthApp<S> {
         let family = principal.token_family.as_deref().unwrap_or_default();
         self.store.revoke_family(family).await?;
         self.audit(AuditEvent::now("logout", "success", Some(&principal.user_id), source_ip(req).as_deref())).await;
-        Ok(no_store(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static")))
+        Ok(no_content())
     }
 
     async fn me(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -303,13 +298,13 @@ impl<S: SecretSource> AuthApp<S> {
             .user_by_id(&principal.user_id)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("account no longer exists".into()))?;
-        Ok(no_store(json_response(StatusCode::OK, &UserView::from(&user))?))
+        json_response(StatusCode::OK, &UserView::from(&user))
     }
 
     async fn events(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
         let events = self.audit.recent(&principal.user_id, EVENTS_SHOWN).await?;
-        Ok(no_store(json_response(StatusCode::OK, &json!({ "events": events }))?))
+        json_response(StatusCode::OK, &json!({ "events": events }))
     }
 
     async fn create_api_key(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -372,14 +367,14 @@ impl<S: SecretSource> AuthApp<S> {
         let mut view =
             serde_json::to_value(ApiKeyView::from(&record)).map_err(|e| ApiError::Internal(e.to_string()))?;
         view["api_key"] = json!(new.plaintext.as_str());
-        Ok(no_store(json_response(StatusCode::CREATED, &view)?))
+        json_response(StatusCode::CREATED, &view)
     }
 
     async fn list_api_keys(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
         let keys = self.store.api_keys_of(&principal.user_id).await?;
         let views: Vec<ApiKeyView> = keys.iter().map(ApiKeyView::from).collect();
-        Ok(no_store(json_response(StatusCode::OK, &json!({ "api_keys": views }))?))
+        json_response(StatusCode::OK, &json!({ "api_keys": views }))
     }
 
     async fn revoke_api_key(&self, req: &Request, key_id: &str) -> Result<Response<Body>, ApiError> {
@@ -399,7 +394,7 @@ impl<S: SecretSource> AuthApp<S> {
                 .with_detail(key_id),
         )
         .await;
-        Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static"))
+        Ok(no_content())
     }
 
     async fn jwks(&self) -> Result<Response<Body>, ApiError> {

@@ -52,18 +52,18 @@ pub struct IngestReport {
     pub not_stored: Vec<usize>,
 }
 
-/// Splits a body into one raw reading or a `{"readings": [...]}` batch.
-fn split_body(body: &str) -> Result<Vec<&str>, ApiError> {
+/// Splits a body into its raw readings, and says whether it was a `{"readings": [...]}` batch.
+fn split_body(body: &str) -> Result<(Vec<&str>, bool), ApiError> {
     let is_batch = body.trim_start().starts_with('{') && body.contains("\"readings\"");
     if !is_batch {
-        return Ok(vec![body]);
+        return Ok((vec![body], false));
     }
     let batch: Batch =
         serde_json::from_str(body).map_err(|e| ApiError::bad_request("invalid_json", format!("invalid batch: {e}")))?;
     if batch.readings.is_empty() || batch.readings.len() > MAX_BATCH {
         return Err(ApiError::unprocessable("batch_size", format!("send 1 to {MAX_BATCH} readings per request")));
     }
-    Ok(batch.readings.into_iter().map(RawValue::get).collect())
+    Ok((batch.readings.into_iter().map(RawValue::get).collect(), true))
 }
 
 /// Validates `inputs`; valid readings keep their input index.
@@ -163,8 +163,7 @@ pub async fn http<S: SecretSource>(
     if body.trim().is_empty() {
         return Err(ApiError::bad_request("missing_body", "a reading or {\"readings\": [...]} is required"));
     }
-    let inputs = split_body(body)?;
-    let single = inputs.len() == 1 && !body.contains("\"readings\"");
+    let (inputs, is_batch) = split_body(body)?;
     let (valid, rejected) = validate_all(&inputs, chrono::Utc::now().timestamp_millis());
 
     // Every collar named must be the caller's (another owner's is a 404, like a missing one)
@@ -173,7 +172,7 @@ pub async fn http<S: SecretSource>(
     for collar in collars {
         app.owned_collar(principal, collar).await?;
     }
-    if single && !rejected.is_empty() {
+    if !is_batch && !rejected.is_empty() {
         let r = &rejected[0];
         record_metrics(inv, &IngestReport { rejected: rejected.clone(), ..IngestReport::default() }, 1, started);
         return Err(ApiError::unprocessable(r.reason, r.message.clone()));

@@ -14,7 +14,9 @@ use petty_shared::audit::{self, AuditEvent, DynamoAudit};
 use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal, PrincipalKind};
 use petty_shared::cursor::CursorCodec;
 use petty_shared::dynamo::StoreError;
-use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, query_param, route_path, source_ip};
+use petty_shared::http::{
+    ApiError, Handler, Invocation, json_body, json_response, no_content, query_param, route_path, source_ip,
+};
 use petty_shared::ids::is_collar_id;
 use petty_shared::jwt::{JwtSettings, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
@@ -240,7 +242,7 @@ impl<S: SecretSource> DataApp<S> {
         let event = AuditEvent::now("collar_released", "success", Some(&principal.user_id), source_ip(req).as_deref())
             .with_detail(collar_id);
         audit::emit(&self.audit, event).await;
-        Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static"))
+        Ok(no_content())
     }
 
     async fn realtime(&self, req: &Request) -> Result<Response<Body>, ApiError> {

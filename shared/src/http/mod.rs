@@ -23,3 +23,8 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Result<Respo
         .body(Body::Text(text))
         .map_err(|e| ApiError::Internal(format!("building response: {e}")))
 }
+
+/// An empty 204 response.
+pub fn no_content() -> Response<Body> {
+    Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("static response parts are valid")
+}

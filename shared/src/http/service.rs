@@ -54,17 +54,6 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// An invocation outside Lambda (tests, tools); no deadline.
-    pub fn detached(service: &str) -> Self {
-        Self {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            correlation_id: uuid::Uuid::new_v4().to_string(),
-            cold_start: false,
-            deadline: None,
-            metrics: Mutex::new(Metrics::new(service, service)),
-        }
-    }
-
     /// Records a metric under the default dimensions; an invalid metric is logged, not fatal.
     pub fn metric(&self, name: &str, unit: Unit, value: f64) {
         self.metric_with(name, unit, value, &[]);
@@ -78,7 +67,7 @@ impl Invocation {
         }
     }
 
-    /// Time left before Lambda's deadline (a minute when running detached).
+    /// Time left before Lambda's deadline (a minute when Lambda gave none).
     pub fn remaining(&self) -> Duration {
         self.deadline.map(|d| d.saturating_duration_since(Instant::now())).unwrap_or(Duration::from_secs(60))
     }
@@ -88,8 +77,8 @@ impl Invocation {
         Instant::now() + self.remaining().saturating_sub(margin)
     }
 
-    /// Takes the recorded metrics as EMF lines (used by the pipeline; exposed for tests).
-    pub fn take_metrics(&self) -> Vec<String> {
+    /// Takes the recorded metrics as EMF lines, once, at the end of the invocation.
+    fn take_metrics(&self) -> Vec<String> {
         let mut m = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
         m.add_metadata("request_id", self.request_id.clone());
         m.add_metadata("correlation_id", self.correlation_id.clone());
