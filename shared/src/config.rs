@@ -137,6 +137,23 @@ impl FromEnv for CommonConfig {
     }
 }
 
+impl CommonConfig {
+    /// What tokens' `iss` and `aud` must be.
+    pub fn jwt_settings(&self) -> crate::jwt::JwtSettings {
+        crate::jwt::JwtSettings { issuer: self.jwt_issuer.clone(), audience: self.jwt_audience.clone() }
+    }
+}
+
+/// Days per-user security events are kept (`AUDIT_RETENTION_DAYS`, default 90): one setting
+/// for every function that writes them.
+pub fn audit_retention_days(env: &Env) -> Result<i64, ConfigError> {
+    let days: i64 = env.parse_or("AUDIT_RETENTION_DAYS", 90)?;
+    if !(1..=3650).contains(&days) {
+        return Err(ConfigError::Malformed { name: "AUDIT_RETENTION_DAYS".into(), reason: "must be 1-3650".into() });
+    }
+    Ok(days)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

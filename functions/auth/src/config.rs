@@ -24,8 +24,8 @@ pub struct AuthConfig {
     pub lockout_window: Duration,
     /// How long a locked account stays locked.
     pub lockout_duration: Duration,
-    /// How long per-user audit events are kept.
-    pub audit_retention: Duration,
+    /// Days per-user audit events are kept.
+    pub audit_retention_days: i64,
 }
 
 impl FromEnv for AuthConfig {
@@ -54,7 +54,7 @@ impl FromEnv for AuthConfig {
             lockout_threshold: threshold,
             lockout_window: env.seconds_or("LOCKOUT_WINDOW_SECONDS", 900, 86_400)?,
             lockout_duration: env.seconds_or("LOCKOUT_SECONDS", 900, 86_400)?,
-            audit_retention: Duration::from_secs(env.parse_or::<u64>("AUDIT_RETENTION_DAYS", 90)? * 86_400),
+            audit_retention_days: petty_shared::config::audit_retention_days(env)?,
         })
     }
 }

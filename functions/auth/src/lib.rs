@@ -21,7 +21,7 @@ use petty_shared::auth::{
 };
 use petty_shared::dynamo::StoreError;
 use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, no_content, route_path, source_ip};
-use petty_shared::jwt::{JwtSettings, TokenType, Verifier};
+use petty_shared::jwt::{TokenType, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -143,9 +143,8 @@ impl<S: SecretSource> AuthApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &AuthConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         let store = AuthStore::new(dynamodb.clone(), cfg);
-        let audit =
-            DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention.as_secs() as i64 / 86_400);
-        let settings = JwtSettings { issuer: cfg.common.jwt_issuer.clone(), audience: cfg.common.jwt_audience.clone() };
+        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
+        let settings = cfg.common.jwt_settings();
         let verifier = Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings);
         Self {
             auth: Authenticator::new(

@@ -16,6 +16,8 @@ pub struct DataConfig {
     pub cursor_key_secret_id: String,
     /// Days readings are kept (DynamoDB TTL).
     pub retention_days: i64,
+    /// Days per-user audit events are kept.
+    pub audit_retention_days: i64,
 }
 
 impl FromEnv for DataConfig {
@@ -35,6 +37,7 @@ impl FromEnv for DataConfig {
             audit_table: env.required("AUDIT_TABLE")?,
             cursor_key_secret_id: env.required("CURSOR_KEY_SECRET_ID")?,
             retention_days,
+            audit_retention_days: petty_shared::config::audit_retention_days(env)?,
         })
     }
 }

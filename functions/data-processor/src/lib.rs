@@ -18,7 +18,7 @@ use petty_shared::http::{
     ApiError, Handler, Invocation, json_body, json_response, no_content, query_param, route_path, source_ip,
 };
 use petty_shared::ids::is_collar_id;
-use petty_shared::jwt::{JwtSettings, Verifier};
+use petty_shared::jwt::Verifier;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -98,8 +98,8 @@ fn not_found() -> ApiError {
 impl<S: SecretSource> DataApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &DataConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
-        let settings = JwtSettings { issuer: cfg.common.jwt_issuer.clone(), audience: cfg.common.jwt_audience.clone() };
-        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), 90);
+        let settings = cfg.common.jwt_settings();
+        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
         Self {
             auth: Authenticator::new(
                 Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings),

@@ -76,10 +76,7 @@ pub struct HealthApp<T, A, S> {
 impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &HealthConfig, table_probe: T, alarms: A, keys: Arc<SecretCache<S>>) -> Self {
-        let settings = petty_shared::jwt::JwtSettings {
-            issuer: cfg.common.jwt_issuer.clone(),
-            audience: cfg.common.jwt_audience.clone(),
-        };
+        let settings = cfg.common.jwt_settings();
         Self {
             tables: cfg.tables.clone(),
             table_probe,
