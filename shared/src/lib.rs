@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod collar;
 pub mod config;
 pub mod cursor;
 pub mod dynamo;

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use config::DataConfig;
-use domain::collar::{ActivityProfile, Pet};
 use domain::reading::format_timestamp;
-use store::{Collar, DataStore};
+use petty_shared::collar::{ActivityProfile, Collar, Pet, not_found};
+use store::DataStore;
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "data-processor";
@@ -91,10 +91,6 @@ fn now_s() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn not_found() -> ApiError {
-    ApiError::NotFound("no such collar".into())
-}
-
 impl<S: SecretSource> DataApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &DataConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
@@ -118,17 +114,8 @@ impl<S: SecretSource> DataApp<S> {
         &self.store
     }
 
-    /// The collar if `principal` may see it: another owner's collar is a 404, exactly like a
-    /// collar that does not exist; an API key limited to other collars is a 403.
     async fn owned_collar(&self, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
-        if !is_collar_id(collar_id) {
-            return Err(not_found());
-        }
-        principal.require_collar(collar_id)?;
-        match self.store.collar(collar_id).await? {
-            Some(c) if c.owner_id == principal.user_id => Ok(c),
-            _ => Err(not_found()),
-        }
+        self.store.collars().owned(principal, collar_id).await
     }
 
     async fn user(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
@@ -252,7 +239,7 @@ impl<S: SecretSource> DataApp<S> {
             .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
         let collar = self.owned_collar(&principal, &collar_id).await?;
         // Readings from before this owner's claim may belong to a previous owner.
-        let claimed_ms = (collar.created_at - domain::reading::MAX_FUTURE_S) * 1000;
+        let claimed_ms = collar.visible_from_ms();
         let latest = self
             .store
             .latest(&collar_id)

@@ -13,31 +13,11 @@ use petty_shared::dynamo::{
     Backoff, BatchWriteReport, Item, StoreError, batch_write, get_n, get_s, n, query_page, s, sdk_err as err,
 };
 
-use crate::domain::collar::Pet;
 use crate::domain::reading::{Activity, Reading};
+use petty_shared::collar::{Collar, CollarReader, Pet, collar_from};
 
 /// The sort key of a collar's latest-reading item.
 pub const LATEST_TS: i64 = 0;
-
-/// A claimed collar.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Collar {
-    pub collar_id: String,
-    pub owner_id: String,
-    pub pet: Pet,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-fn collar_from(item: &Item) -> Option<Collar> {
-    Some(Collar {
-        collar_id: get_s(item, "collar_id")?,
-        owner_id: get_s(item, "owner_id")?,
-        pet: serde_json::from_str(&get_s(item, "pet")?).ok()?,
-        created_at: get_n(item, "created_at").unwrap_or_default(),
-        updated_at: get_n(item, "updated_at").unwrap_or_default(),
-    })
-}
 
 /// A reading's stored attributes.
 fn reading_item(r: &Reading, expires_at: i64) -> Item {
@@ -88,12 +68,14 @@ pub struct DataStore {
     collars: String,
     readings: String,
     retention_s: i64,
+    reader: CollarReader,
 }
 
 impl DataStore {
     /// Over the given tables.
     pub fn new(client: Client, cfg: &crate::DataConfig) -> Self {
         Self {
+            reader: CollarReader::new(client.clone(), cfg.collars_table.clone()),
             client,
             collars: cfg.collars_table.clone(),
             readings: cfg.readings_table.clone(),
@@ -121,16 +103,12 @@ impl DataStore {
 
     /// The collar, whoever owns it.
     pub async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.collars)
-            .key("collar_id", s(collar_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(out.item.as_ref().and_then(collar_from))
+        self.reader.get(collar_id).await
+    }
+
+    /// The ownership check.
+    pub fn collars(&self) -> &CollarReader {
+        &self.reader
     }
 
     /// One page of an owner's collars, and where to continue.

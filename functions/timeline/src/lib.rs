@@ -1,6 +1,10 @@
 //! Petty's timeline function: behaviour episodes from readings, and the pet plan.
-//!
-//! Until its own issue lands, every route answers 501 with the standard JSON error body.
+
+pub mod domain;
+pub mod simulator;
+
+#[cfg(test)]
+mod quality;
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "timeline";

@@ -1,4 +1,3 @@
 //! The data processor's domain: pure, free of AWS types, tested without I/O.
 
-pub mod collar;
 pub mod reading;

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How far ahead of our clock a reading may be (collar clock skew).
-pub const MAX_FUTURE_S: i64 = 5 * 60;
+pub const MAX_FUTURE_S: i64 = petty_shared::collar::CLOCK_SKEW_S;
 /// How old a reading may be (collars buffer while offline).
 pub const MAX_AGE_S: i64 = 30 * 86_400;
 /// Heart rate bounds, beats per minute (cats and small dogs reach the 200s).
