@@ -9,10 +9,14 @@ BUILD_REQS  := tools/requirements-build.txt
 BUILD_STAMP := $(VENV)/.build-installed-$(shell sha1sum $(BUILD_REQS) | cut -c1-12)
 GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: help venv dev test lint fmt invoke keys rotate-keys build bench clean
+SAM_VENV   := .venv-sam
+BUILD_STAMP_FILE := tools/arm64-build.stamp
+
+.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench clean \
+        lint-template template-tools sam-build deploy
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 venv: $(VENV_STAMP) ## Create the repo-local Python venv (moto, cargo-lambda); fast when done
 
@@ -30,8 +34,14 @@ $(BUILD_STAMP): $(BUILD_REQS) $(VENV_STAMP)
 dev: venv ## Run moto + every function behind http://127.0.0.1:9000 (Ctrl-C stops all)
 	tools/dev.sh
 
-test: venv ## fmt, clippy and every test against a fresh moto server
+test: venv ## fmt, template lint, clippy and every test against a fresh moto server
 	tools/test.sh
+
+lint-template: ## cfn-lint (0 errors, 0 warnings), sam validate --lint and checkov (0 failed) on template.yaml
+	tools/lint_template.sh
+
+template-tools: ## Install sam-cli + cfn-lint (.venv-sam) and checkov (.venv-checkov); fast when done
+	tools/lint_template.sh --install-only
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -46,13 +56,31 @@ invoke: venv ## Invoke every events/<function>/*.json against a running `make de
 	  $(VENV)/bin/cargo-lambda lambda invoke $$fn -A 127.0.0.1 -P $${API_PORT:-9000} --data-file $$f | head -c 400; echo; \
 	done
 
-keys: venv ## Generate a new current RSA key (keeping the previous) in STAGE's secrets; ENDPOINT for local
+# Against AWS: your usual credentials and region (AWS_PROFILE / AWS_REGION); the secrets are the
+# stack's `petty/<STAGE>/jwt-signing-keys` and `petty/<STAGE>/jwt-public-keys`.
+keys: venv ## New current RSA key (previous kept) in STAGE's deployed secrets; ENDPOINT=... for local
 	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} $${ENDPOINT:+--endpoint $$ENDPOINT}
 
 build: $(BUILD_STAMP) ## arm64 release bootstrap per function in target/lambda/ (cargo-lambda + zig)
-	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu \
+	  || { echo "cannot add the aarch64-unknown-linux-gnu target (rustup needs its download server)" >&2; exit 1; }
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace
 	@ls -l target/lambda/*/bootstrap | awk '{printf "  %-45s %6.2f MB\n", $$9, $$5/1048576}'
+	@{ echo "# Written by \`make build\` after a successful arm64 build; CI rebuilds when tools/build_inputs.sh differs."; \
+	   echo "inputs $$(tools/build_inputs.sh)"; \
+	   ls -l target/lambda/*/bootstrap | awk '{split($$9, p, "/"); printf "size %s %d\n", p[3], $$5}'; } > $(BUILD_STAMP_FILE)
+
+build-if-changed: ## `make build` only if the build inputs changed since tools/arm64-build.stamp
+	@recorded=$$(awk '$$1 == "inputs" {print $$2}' $(BUILD_STAMP_FILE) 2>/dev/null); current=$$(tools/build_inputs.sh); \
+	if [ "$$recorded" = "$$current" ]; then echo "arm64 build inputs unchanged since the recorded build ($$current): skipped"; \
+	else echo "arm64 build inputs changed ($${recorded:-none} -> $$current): building"; $(MAKE) --no-print-directory build; fi
+
+sam-build: $(BUILD_STAMP) template-tools ## `sam build` (rust-cargolambda, arm64) into .aws-sam/ with this repo's pinned tools
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+deploy: sam-build ## sam build, then `sam deploy --guided` (asks for the stage, alarm e-mail...; needs AWS credentials)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
 
 bench: venv ## Numbers, not pass/fail: cold start, warm latency, RSS; tokens/s, argon2, login p50 vs moto
 	PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
@@ -60,6 +88,6 @@ bench: venv ## Numbers, not pass/fail: cold start, warm latency, RSS; tokens/s, 
 rotate-keys: venv ## Rotate the local stack's key set (new current key, previous kept); needs `make dev`
 	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} --endpoint http://127.0.0.1:$${MOTO_PORT:-4566}
 
-clean: ## Remove build output and the venv
+clean: ## Remove build output and the venvs
 	cargo clean
-	rm -rf $(VENV) .dev.env
+	rm -rf $(VENV) $(SAM_VENV) .venv-checkov .aws-sam .dev.env

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import secrets
 import sys
 import time
@@ -124,9 +125,12 @@ def rotated_key_sets(previous_signing: dict | None) -> tuple[str, str, str]:
 
 # --------------------------------------------------------------------------- seeding
 def client(service: str, endpoint: str | None):
-    kwargs = {"region_name": REGION}
+    """moto at `endpoint`, or (no endpoint) AWS with the caller's own credentials and region
+    (AWS_PROFILE, AWS_REGION...), so `make keys STAGE=...` reaches the region the stack is in."""
+    # boto3 reads AWS_DEFAULT_REGION and the profile's region, not AWS_REGION: honour both.
+    kwargs = {"region_name": os.environ.get("AWS_REGION") or None}
     if endpoint:
-        kwargs.update(endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+        kwargs.update(region_name=REGION, endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
     return boto3.client(service, **kwargs)
 
 
@@ -223,8 +227,13 @@ def keys(args) -> None:
     sm = client("secretsmanager", args.endpoint)
     signing_id, public_id = f"petty/{args.stage}/jwt-signing-keys", f"petty/{args.stage}/jwt-public-keys"
     try:
+        sm.describe_secret(SecretId=signing_id)
+    except sm.exceptions.ResourceNotFoundException:
+        raise SystemExit(f"no secret {signing_id} in {sm.meta.region_name}: is stage {args.stage!r} deployed "
+                         "there (AWS_REGION / AWS_PROFILE)?")
+    try:
         previous = json.loads(sm.get_secret_value(SecretId=signing_id)["SecretString"])
-    except Exception:  # noqa: BLE001 - an empty secret has no value yet: first key set
+    except sm.exceptions.ResourceNotFoundException:  # created empty by the stack: first key set
         previous = None
     kid, signing, jwks = rotated_key_sets(previous)
     # Public keys first: verifiers must know a key before any token is signed with it.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: formatting, lints and every test, against a moto server started (and stopped,
-# by pid, even when a test fails) on a free port.
+# `make test`: formatting, template checks, lints and every test, against a moto server started
+# (and stopped, by pid, even when a test fails) on a free port. In CI (CI=true) also the arm64
+# release build, when its inputs changed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -17,5 +18,15 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export PETTY_PYTHON="$VENV/bin/python"
 
 echo "== cargo fmt --check"; cargo fmt --all --check
+echo "== template: cfn-lint, sam validate --lint, checkov"; tools/lint_template.sh
 echo "== cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo nextest"; cargo nextest run --workspace --locked
+
+# The arm64 release build takes ~5 min here: CI runs it only when what decides it (see
+# tools/build_inputs.sh) changed since the build recorded in tools/arm64-build.stamp.
+if [ "${CI:-}" = "true" ] || [ "${PETTY_BUILD_CHECK:-}" = "1" ]; then
+  echo "== arm64 release build (when its inputs changed)"; make --no-print-directory build-if-changed
+elif [ "$(awk '$1 == "inputs" {print $2}' tools/arm64-build.stamp 2>/dev/null)" != "$(tools/build_inputs.sh)" ]; then
+  echo "note: the arm64 build inputs changed since tools/arm64-build.stamp: CI will run \`make build\`;"
+  echo "      run it here and commit the stamp it writes to spare CI those minutes."
+fi
