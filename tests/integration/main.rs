@@ -8,4 +8,5 @@ mod health;
 mod http;
 mod secrets;
 mod template;
+mod timeline;
 mod xray;

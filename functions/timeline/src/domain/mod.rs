@@ -11,4 +11,4 @@ pub mod segment;
 
 pub use behavior::Behavior;
 pub use model::{MODEL_VERSION, Thresholds};
-pub use segment::{DayInput, DayTimeline, Episode, EpisodeStats, Sample, build_day};
+pub use segment::{DayInput, DayTimeline, Episode, EpisodeStats, Sample, build_day, build_days};

@@ -20,7 +20,7 @@ pub const ELEVATED_EPISODES_FOR_VET: u32 = 3;
 /// This many anxious-pacing episodes in 7 days: advise on anxiety.
 pub const PACING_EPISODES_FOR_ADVICE: u32 = 3;
 /// Less measured time than this, hours, and measured figures are not trusted.
-pub const MIN_COVERED_HOURS: f64 = 24.0;
+pub const MIN_COVERED_HOURS: f64 = 12.0;
 /// A collar off for more than this share of the window is worth mentioning.
 pub const NO_DATA_SHARE_FOR_NOTE: f64 = 0.3;
 
@@ -215,7 +215,7 @@ pub fn pet_plan(pet: &Pet, today: NaiveDate, measured: &ActivitySummary) -> PetP
             "not_enough_data",
             "info",
             format!(
-                "Only {:.1} h of readings in the last 7 days: wear the collar for at least a day to get measured goals.",
+                "Only {:.1} h of readings in the last 7 days: wear the collar for at least 12 h to get measured goals.",
                 measured.covered_hours
             ),
             json!({ "covered": { "value": round1(measured.covered_hours), "unit": "h" } }),

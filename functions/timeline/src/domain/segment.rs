@@ -396,6 +396,37 @@ fn stats(readings: &[Sample], jitter_m: f64) -> EpisodeStats {
     }
 }
 
+/// One UTC day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Midnight UTC at or before `ms`.
+pub fn day_floor(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS) * DAY_MS
+}
+
+/// The episodes of every UTC day overlapping `[start_ms, end_ms)`, each day computed on its
+/// own (clipped to the span), in time order. `samples` must cover the span and be sorted.
+pub fn build_days(
+    samples: &[Sample],
+    start_ms: i64,
+    end_ms: i64,
+    fallback_baseline_bpm: f64,
+    thresholds: &Thresholds,
+) -> Vec<(DayTimeline, i64, i64)> {
+    let mut days = Vec::new();
+    let mut day = day_floor(start_ms);
+    while day < end_ms {
+        let (from, to) = (day.max(start_ms), (day + DAY_MS).min(end_ms));
+        let lo = samples.partition_point(|s| s.ts_ms < from);
+        let hi = samples.partition_point(|s| s.ts_ms < to);
+        let input =
+            DayInput { start_ms: from, end_ms: to, samples: &samples[lo..hi], fallback_baseline_bpm, thresholds };
+        days.push((build_day(&input), from, to));
+        day += DAY_MS;
+    }
+    days
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +563,23 @@ mod tests {
         ] {
             assert_eq!(parse_event_id(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn days_are_computed_alone_and_clipped_to_the_span() {
+        let mut s = steady(0, 24 * 60, 80, 0, 0.0);
+        s.extend(steady(24 * 60, 60, 80, 0, 0.0));
+        let t = Thresholds::default();
+        let days = build_days(&s, T0 + 30 * 60_000, T0 + 25 * 3_600_000, 80.0, &t);
+        assert_eq!(days.len(), 2);
+        assert_eq!((days[0].1, days[0].2), (T0 + 30 * 60_000, T0 + DAY_MS));
+        assert_eq!(days[0].0.episodes[0].start_ms, T0 + 30 * 60_000, "the first reading in the span");
+        assert_eq!(days[1].0.episodes[0].start_ms, T0 + DAY_MS, "a new day starts a new episode");
+        // The same day asked for alone gives the same episodes (the same ids).
+        let alone = build_days(&s, T0 + DAY_MS, T0 + 25 * 3_600_000, 80.0, &t);
+        assert_eq!(alone[0].0, days[1].0);
+        assert_eq!(day_floor(T0 + DAY_MS - 1), T0);
+        assert_eq!(day_floor(-1), -DAY_MS);
     }
 
     #[test]
