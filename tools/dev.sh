@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: moto on 127.0.0.1, every table and secret of template.yaml created in it (fresh
 # RSA key set included), then every function behind one local HTTP endpoint via
-# `cargo lambda watch`. Ctrl-C stops everything, moto included, by pid.
+# `cargo lambda watch`, and a demo day loaded through the API (tools/demo.py). Ctrl-C stops
+# everything, moto included, by pid.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -14,6 +15,7 @@ mkdir -p target
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "stopping (watch pid ${WATCH_PID:-none}, moto pid ${MOTO_PID:-none})"
+  stop_pid "${DEMO_PID:-}"
   stop_pid "${WATCH_PID:-}"
   stop_pid "${MOTO_PID:-}"
   exit 0
@@ -31,6 +33,13 @@ cat <<MSG
 Petty is starting on http://127.0.0.1:$API_PORT (functions compile on their first request).
   curl -s http://127.0.0.1:$API_PORT/v1/health
   curl -s http://127.0.0.1:$API_PORT/v1/health/ready
+A demo owner, collar and simulated day are being loaded (set PETTY_DEMO=0 to skip);
+how to see its timeline is printed when it is done.
 Press Ctrl-C to stop everything.
 MSG
+if [ "${PETTY_DEMO:-1}" != 0 ]; then
+  "$VENV/bin/python" tools/demo.py --api "http://127.0.0.1:$API_PORT" --endpoint "http://127.0.0.1:$MOTO_PORT" \
+    --collars-table "$(sed -n 's/^COLLARS_TABLE=//p' .dev.env)" &
+  DEMO_PID=$!
+fi
 wait "$WATCH_PID"

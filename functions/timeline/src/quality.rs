@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::domain::segment::normalize;
 use crate::domain::{Behavior, DayInput, Thresholds, build_day};
-use crate::simulator::{Score, profiles, score, simulate_day};
+use crate::simulator::{Noise, Score, profiles, score, simulate_day, simulate_day_with};
 
 const DAY0: i64 = 1_763_683_200_000; // 2025-11-21T00:00:00Z
 
@@ -13,13 +13,13 @@ const DAY0: i64 = 1_763_683_200_000; // 2025-11-21T00:00:00Z
 type Evaluation = (BTreeMap<Behavior, Score>, Vec<(String, f64, f64)>);
 
 /// Runs every profile over `seeds`.
-pub(crate) fn evaluate(seeds: std::ops::Range<u64>) -> Evaluation {
+pub(crate) fn evaluate(seeds: std::ops::Range<u64>, noise: Noise) -> Evaluation {
     let t = Thresholds::default();
     let mut total: BTreeMap<Behavior, Score> = BTreeMap::new();
     let mut days = Vec::new();
     for profile in profiles() {
         for seed in seeds.clone() {
-            let day = simulate_day(&profile, seed, DAY0);
+            let day = simulate_day_with(&profile, seed, DAY0, noise);
             let mut samples = day.delivered.clone();
             normalize(&mut samples);
             let fallback = crate::domain::model::typical_resting_bpm(profile.species, profile.weight_kg);
@@ -44,7 +44,7 @@ pub(crate) fn evaluate(seeds: std::ops::Range<u64>) -> Evaluation {
 
 #[test]
 fn the_timeline_recovers_labelled_episodes() {
-    let (total, days) = evaluate(1..11);
+    let (total, days) = evaluate(1..11, Noise::TYPICAL);
     for (b, s) in &total {
         println!("{b:>20}: precision {:.3} recall {:.3} ({s:?})", s.precision(), s.recall());
     }
@@ -56,6 +56,19 @@ fn the_timeline_recovers_labelled_episodes() {
         assert!(s.labelled > 0, "{b} never simulated");
         assert!(s.precision() >= 0.9 && s.recall() >= 0.9, "{b}: {s:?}");
     }
+}
+
+/// A poor collar (twice the noise, five times the losses): reported, and held to a lower bar
+/// so a regression in robustness still fails.
+#[test]
+fn a_noisy_collar_still_gives_a_usable_timeline() {
+    let (total, _) = evaluate(1..11, Noise::HARSH);
+    let mut all = Score::default();
+    for (b, s) in &total {
+        println!("{b:>20} (harsh): precision {:.3} recall {:.3}", s.precision(), s.recall());
+        all.add(s);
+    }
+    assert!(all.precision() >= 0.8 && all.recall() >= 0.8, "{all:?}");
 }
 
 #[test]

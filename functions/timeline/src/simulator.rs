@@ -142,12 +142,15 @@ fn schedule(dice: &mut Dice, p: &PetProfile) -> Vec<(Behavior, i64)> {
             day.push((behavior, dice.minutes(lo, hi)));
         }
     }
-    // The morning walk stays first; the rest of the day comes in random order, rest between.
+    // The morning walk stays first; the rest of the day comes in random order, spread over
+    // the day with rest between.
     dice.0.shuffle(&mut day[1..]);
+    let busy: i64 = day.iter().map(|i| i.1).sum();
+    let share = ((1260 - t - busy) / day.len() as i64).max(20);
     for item in day {
         plan.push(item);
         t += item.1;
-        let rest = dice.minutes(20, 70);
+        let rest = dice.minutes(share * 6 / 10, share * 14 / 10).max(20);
         plan.push((Rest, rest));
         t += rest;
     }
@@ -275,8 +278,34 @@ impl Body {
     }
 }
 
-/// One simulated day from `day_start_ms` (midnight UTC) for `profile`, reproducible by `seed`.
+/// How imperfect the collar's sensors and radio are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Noise {
+    /// Heart-rate noise, as a share of the true rate (standard deviation).
+    pub heart_rate_sd: f64,
+    /// Chance a reading's activity level is misread.
+    pub activity_misread: f64,
+    /// GPS error, metres (standard deviation per axis); 1% of fixes are 20 m off.
+    pub gps_m: f64,
+    /// Chance a reading is lost on the way.
+    pub loss: f64,
+}
+
+impl Noise {
+    /// A typical collar.
+    pub const TYPICAL: Noise = Noise { heart_rate_sd: 0.04, activity_misread: 0.06, gps_m: 3.0, loss: 0.02 };
+    /// A poor one: twice the noise, three times the misreads, five times the losses.
+    pub const HARSH: Noise = Noise { heart_rate_sd: 0.08, activity_misread: 0.18, gps_m: 6.0, loss: 0.1 };
+}
+
+/// One simulated day from `day_start_ms` (midnight UTC) for `profile`, reproducible by `seed`,
+/// with a typical collar's noise.
 pub fn simulate_day(profile: &PetProfile, seed: u64, day_start_ms: i64) -> SimDay {
+    simulate_day_with(profile, seed, day_start_ms, Noise::TYPICAL)
+}
+
+/// [`simulate_day`] with the given noise.
+pub fn simulate_day_with(profile: &PetProfile, seed: u64, day_start_ms: i64, noise: Noise) -> SimDay {
     let mut dice = Dice(fastrand::Rng::with_seed(seed));
     let plan = schedule(&mut dice, profile);
     let mut labels = Vec::with_capacity(plan.len());
@@ -308,16 +337,16 @@ pub fn simulate_day(profile: &PetProfile, seed: u64, day_start_ms: i64) -> SimDa
         for s in 0..seconds {
             body.step(label.behavior, profile, s, &mut dice);
             let at = first + s;
-            if at % 10 != 0 || label.behavior == Behavior::NoData || dice.chance(0.02) {
+            if at % 10 != 0 || label.behavior == Behavior::NoData || dice.chance(noise.loss) {
                 continue;
             }
-            let gps = if dice.chance(0.01) { 20.0 } else { 3.0 };
-            let mut hr = body.heart * (1.0 + 0.04 * dice.normal());
+            let gps = if dice.chance(0.01) { 20.0 } else { noise.gps_m };
+            let mut hr = body.heart * (1.0 + noise.heart_rate_sd * dice.normal());
             if dice.chance(0.005) {
                 hr *= 1.5;
             }
             let mut activity = activity_level(label.behavior);
-            if dice.chance(0.06) {
+            if dice.chance(noise.activity_misread) {
                 activity = (activity + 1 + dice.0.u8(0..2)) % 3;
             }
             readings.push(Sample {
@@ -329,9 +358,12 @@ pub fn simulate_day(profile: &PetProfile, seed: u64, day_start_ms: i64) -> SimDa
             });
         }
     }
-    // Radio burst losses of 1–3 minutes, shorter than a gap.
-    for _ in 0..dice.0.usize(2..6) {
-        let at = dice.0.usize(0..readings.len().max(1));
+    // Radio burst losses of 1–3 minutes, shorter than a gap: one in each of a few sections of
+    // the day, so two never join into a real gap.
+    let bursts = dice.0.usize(2..6);
+    let section = readings.len() / bursts;
+    for k in (0..bursts).rev() {
+        let at = k * section + dice.0.usize(0..section.saturating_sub(18).max(1));
         let len = dice.0.usize(6..18).min(readings.len() - at);
         readings.drain(at..at + len);
     }
