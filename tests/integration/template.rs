@@ -153,44 +153,54 @@ async fn seeding_creates_every_declared_table_and_secret_with_a_working_key_set(
     std::fs::remove_file(env_file).ok();
 }
 
-/// The status each sample event must produce against a freshly seeded local stack.
-const EXPECTED: &[(&str, u16)] = &[
-    ("auth/api-keys-with-bad-key.json", 401),
-    ("auth/jwks.json", 200),
-    ("auth/login-malformed-json.json", 400),
-    ("auth/login-wrong-password.json", 401),
-    ("auth/me-without-token.json", 401),
-    ("auth/refresh-garbage-token.json", 401),
-    ("auth/register-weak-password.json", 422),
-    ("auth/register.json", 201),
-    ("data-processor/claim-collar-without-credentials.json", 401),
-    ("data-processor/get-collar-without-credentials.json", 401),
-    ("data-processor/ingest-batch-without-credentials.json", 401),
-    ("data-processor/ingest-single.json", 401),
-    ("data-processor/realtime-without-credentials.json", 401),
-    // SQS: 200 stands for "processed"; every record fails (an old timestamp, an out-of-range
-    // heart rate, bad JSON) and is reported for retry and the dead-letter queue.
-    ("data-processor/sqs-batch.json", 200),
-    ("health/cors-preflight.json", 204),
-    ("health/detailed-without-token.json", 401),
-    ("health/liveness-rest-v1.json", 200),
-    ("health/liveness.json", 200),
-    ("health/ready.json", 200),
-    ("health/unknown-route.json", 404),
-];
+/// `events/expected.tsv`: (event file under events/, expected status), one row an event.
+fn expected_statuses() -> Vec<(String, u16)> {
+    std::fs::read_to_string(repo_root().join("events/expected.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.split('\t');
+            let file = cols.next().unwrap().to_owned();
+            let status = cols.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("expected.tsv: {l:?}"));
+            (file, status)
+        })
+        .collect()
+}
+
+#[test]
+fn every_function_has_sample_events() {
+    let t = template();
+    let expected = expected_statuses();
+    for (name, f) in resources(&t, "AWS::Serverless::Function") {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let dir = binary.strip_prefix("petty-").unwrap();
+        if is_stub(&sources_under(&format!("{}/src", crate_dir(binary)))) {
+            continue; // a 501 stub: its events come with its code
+        }
+        assert!(
+            expected.iter().any(|(file, _)| file.starts_with(&format!("{dir}/"))),
+            "{name}: no sample event under events/{dir}/ (with its row in events/expected.tsv)"
+        );
+    }
+}
 
 #[tokio::test]
 async fn every_sample_event_gives_its_expected_status() {
     let events = repo_root().join("events");
+    let expected_rows = expected_statuses();
     let mut found = BTreeSet::new();
     for dir in std::fs::read_dir(&events).unwrap() {
         let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
         for file in std::fs::read_dir(&dir).unwrap() {
             let file = file.unwrap().path();
             found.insert(file.strip_prefix(&events).unwrap().to_string_lossy().into_owned());
         }
     }
-    let expected: BTreeSet<String> = EXPECTED.iter().map(|(f, _)| (*f).to_owned()).collect();
+    let expected: BTreeSet<String> = expected_rows.iter().map(|(f, _)| f.clone()).collect();
     assert_eq!(found, expected, "every event file has an expected status, and every expectation a file");
 
     let stack = petty_tests::Stack::seed(&[("CORS_ALLOWED_ORIGINS", "*")]);
@@ -208,7 +218,7 @@ async fn every_sample_event_gives_its_expected_status() {
     let data = DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
-    for (file, status) in EXPECTED {
+    for (file, status) in &expected_rows {
         let event: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(events.join(file)).unwrap()).unwrap();
         if file.contains("sqs") {
@@ -224,6 +234,8 @@ async fn every_sample_event_gives_its_expected_status() {
             continue;
         }
         let req = petty_tests::request(&event, "evt", None);
+        // One arm per function directory under events/ (a new function adds its app above and
+        // its arm here; its events are rows of events/expected.tsv).
         let resp = match file.split('/').next() {
             Some("auth") => http.handle(&auth, req).await.unwrap(),
             Some("data-processor") => http.handle(&data, req).await.unwrap(),
