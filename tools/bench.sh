@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: release builds, then numbers (never pass/fail): cold start, warm latency and
-# RSS under a Runtime API emulator, and the auth benchmark against a seeded moto stack.
+# RSS under a Runtime API emulator, and the auth, ingest and timeline benchmarks against a
+# seeded moto stack.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 mkdir -p target
 
 cargo build --release -p petty-health -p petty-auth -p petty-data-processor --bins --example auth_bench --example validate_bench --example ingest_bench
+cargo build --release -p petty-tests --example timeline_bench
 echo "== petty-health under the Runtime API emulator"
 "$VENV/bin/python" tools/coldstart.py target/release/petty-health
 
@@ -20,3 +22,5 @@ target/release/examples/validate_bench
 target/release/examples/ingest_bench
 echo "== auth"
 target/release/examples/auth_bench
+echo "== timeline"
+AWS_ENDPOINT_URL="http://127.0.0.1:$port" PETTY_PYTHON="$VENV/bin/python" target/release/examples/timeline_bench
