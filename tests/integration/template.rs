@@ -13,6 +13,7 @@ use petty_shared::jwt::{Signer, TokenType};
 use petty_shared::secrets::{CacheSettings, SecretSource, SecretsManagerSource};
 use petty_shared::{Env, HttpService};
 use petty_tests::{endpoint, repo_root, sdk, secret_cache, unique};
+use petty_timeline::{TimelineApp, TimelineConfig};
 use serde_norway::Value as Yaml;
 
 fn template() -> Yaml {
@@ -216,6 +217,8 @@ async fn every_sample_event_gives_its_expected_status() {
         HealthApp::new(&health_cfg, petty_shared::aws::dynamodb(&sdk), aws_sdk_cloudwatch::Client::new(&sdk), cache());
     let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let data = DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let timeline =
+        TimelineApp::new(&TimelineConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in &expected_rows {
@@ -240,6 +243,7 @@ async fn every_sample_event_gives_its_expected_status() {
             Some("auth") => http.handle(&auth, req).await.unwrap(),
             Some("data-processor") => http.handle(&data, req).await.unwrap(),
             Some("health") => http.handle(&health, req).await.unwrap(),
+            Some("timeline") => http.handle(&timeline, req).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };
         assert_eq!(resp.status(), StatusCode::from_u16(*status).unwrap(), "{file}");
