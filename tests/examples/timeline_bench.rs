@@ -1,7 +1,9 @@
 //! Timeline numbers (never pass/fail), run by `make bench`:
 //! - handler CPU to build 7 days of 10-second readings (60,480 points) into episodes, and to
 //!   serialise them as the response would;
-//! - `GET /v1/pet-timeline` for one simulated day against moto (p50), through the pipeline.
+//! - `GET /v1/pet-timeline` for one simulated day against moto (p50), through the pipeline;
+//! - `POST /v1/submit-feedback` against moto (p50): ownership, the event check, the write of
+//!   the verdict and its history, and the pet's recalibration.
 
 use std::time::{Duration, Instant};
 
@@ -93,7 +95,7 @@ async fn moto_bench() {
     let source = SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk));
     let signing = source.fetch(&stack.env.required("SIGNING_KEYS_SECRET_ID").unwrap()).await.unwrap();
     let owner = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    let mut claims = petty_tests::claims(&owner, &["readings:write", "timeline:read"], TokenType::Access);
+    let mut claims = petty_tests::claims(&owner, &["readings:write", "timeline:read", "feedback:write"], TokenType::Access);
     (claims.iss, claims.aud) = (cfg.common.jwt_issuer.clone(), cfg.common.jwt_audience.clone());
     let token = Signer::from_json(signing.expose()).unwrap().sign(&claims).unwrap();
     let collar = "BT-000001";
@@ -131,12 +133,14 @@ async fn moto_bench() {
     );
     let mut latencies = Vec::new();
     let mut points = 0;
+    let mut event_id = String::new();
     for _ in 0..5 {
         let started = Instant::now();
         let (status, body, _) = petty_tests::call(&http, &timeline, "GET", &path, &[(auth.0, &auth.1)], None).await;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(status, 200, "{body}");
         points = body["metadata"]["data_points"].as_u64().unwrap();
+        event_id = body["timeline"][3]["event_id"].as_str().unwrap().to_owned();
     }
     latencies.sort_by(f64::total_cmp);
     println!(
@@ -144,6 +148,39 @@ async fn moto_bench() {
         percentile(&latencies, 0.5),
         latencies[latencies.len() - 1],
         latencies.len()
+    );
+
+    let feedback = petty_feedback::FeedbackApp::new(
+        &petty_feedback::FeedbackConfig::from_env(&stack.env).unwrap(),
+        petty_shared::aws::dynamodb(&sdk),
+        cache(),
+    );
+    let mut submits = Vec::new();
+    for i in 0..30 {
+        let verdict = if i % 2 == 0 {
+            json!({"event_id": event_id, "user_feedback": "correct"})
+        } else {
+            json!({"event_id": event_id, "user_feedback": "incorrect", "corrected_behavior": "play", "comment": "bench"})
+        };
+        let started = Instant::now();
+        let (status, body, _) = petty_tests::call(
+            &http,
+            &feedback,
+            "POST",
+            "/v1/submit-feedback",
+            &[(auth.0, &auth.1)],
+            Some(&verdict.to_string()),
+        )
+        .await;
+        submits.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 201, "{body}");
+    }
+    submits.sort_by(f64::total_cmp);
+    println!(
+        "POST /v1/submit-feedback against moto: p50 {:.0} ms, p99 {:.0} ms over {} calls",
+        percentile(&submits, 0.5),
+        percentile(&submits, 0.99),
+        submits.len()
     );
 }
 

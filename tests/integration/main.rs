@@ -4,6 +4,7 @@
 mod auth;
 mod data;
 mod dynamo;
+mod feedback;
 mod health;
 mod http;
 mod secrets;

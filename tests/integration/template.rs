@@ -7,6 +7,7 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use petty_auth::{AuthApp, AuthConfig};
 use petty_data_processor::{DataApp, DataConfig};
+use petty_feedback::{FeedbackApp, FeedbackConfig};
 use petty_health::{HealthApp, HealthConfig};
 use petty_shared::config::FromEnv;
 use petty_shared::jwt::{Signer, TokenType};
@@ -219,6 +220,8 @@ async fn every_sample_event_gives_its_expected_status() {
     let data = DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let timeline =
         TimelineApp::new(&TimelineConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let feedback =
+        FeedbackApp::new(&FeedbackConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in &expected_rows {
@@ -244,6 +247,7 @@ async fn every_sample_event_gives_its_expected_status() {
             Some("data-processor") => http.handle(&data, req).await.unwrap(),
             Some("health") => http.handle(&health, req).await.unwrap(),
             Some("timeline") => http.handle(&timeline, req).await.unwrap(),
+            Some("feedback") => http.handle(&feedback, req).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };
         assert_eq!(resp.status(), StatusCode::from_u16(*status).unwrap(), "{file}");

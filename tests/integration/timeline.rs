@@ -3,7 +3,6 @@
 //! identical to the pure computation, paginated, bounded, owned, and honest when storage fails.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -11,113 +10,39 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::http::StatusCode;
-use petty_auth::{AuthApp, AuthConfig};
-use petty_data_processor::{DataApp, DataConfig};
-use petty_shared::HttpService;
 use petty_shared::config::FromEnv;
-use petty_shared::dynamo::{n, s};
-use petty_shared::secrets::{CacheSettings, SecretsManagerSource};
-use petty_tests::{Reply, Stack, sdk, secret_cache};
+use petty_shared::secrets::SecretsManagerSource;
+use petty_tests::apps::{Apps, Header};
+use petty_tests::{Reply, sdk};
+use petty_timeline::domain::Thresholds;
 use petty_timeline::domain::plan::{ActivitySummary, pet_plan};
 use petty_timeline::domain::segment::{DAY_MS, build_days, day_floor, event_id, normalize};
-use petty_timeline::domain::{Sample, Thresholds};
-use petty_timeline::simulator::{profiles, reading_json, score, simulate_day};
+use petty_timeline::simulator::{profiles, score, simulate_day};
 use petty_timeline::{TimelineApp, TimelineConfig, format_ms};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
-type Header = (&'static str, String);
+/// The stage's handlers, with the timeline's GET as `get`.
+struct World(Apps);
 
-struct World {
-    env: petty_shared::Env,
-    auth: AuthApp<SecretsManagerSource>,
-    data: DataApp<SecretsManagerSource>,
-    timeline: TimelineApp<SecretsManagerSource>,
-    http: HttpService,
-}
-
-fn cache(sdk: &aws_config::SdkConfig) -> std::sync::Arc<petty_shared::secrets::SecretCache<SecretsManagerSource>> {
-    secret_cache(
-        petty_shared::aws::secrets_manager(sdk),
-        CacheSettings { min_refresh_interval: Duration::ZERO, ..CacheSettings::default() },
-    )
-}
-
-async fn world() -> World {
-    let stack = Stack::seed(&[]);
-    let sdk = sdk().await;
-    let ddb = || petty_shared::aws::dynamodb(&sdk);
-    World {
-        auth: AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), ddb(), cache(&sdk)),
-        data: DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), ddb(), cache(&sdk)),
-        timeline: TimelineApp::new(&TimelineConfig::from_env(&stack.env).unwrap(), ddb(), cache(&sdk)),
-        http: HttpService::new("timeline"),
-        env: stack.env,
+impl std::ops::Deref for World {
+    type Target = Apps;
+    fn deref(&self) -> &Apps {
+        &self.0
     }
 }
 
 impl World {
-    async fn auth(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Value) -> Reply {
-        petty_tests::call(&self.http, &self.auth, method, path, headers, Some(&body.to_string())).await
-    }
-
     async fn get(&self, path: &str, who: &Header) -> Reply {
-        petty_tests::call(&self.http, &self.timeline, "GET", path, &[(who.0, &who.1)], None).await
+        self.0.timeline_get(path, who).await
     }
+}
 
-    async fn owner(&self, email: &str) -> Header {
-        let creds = json!({"email": email, "password": PASSWORD});
-        assert_eq!(self.auth("POST", "/v1/auth/register", &[], creds.clone()).await.0, StatusCode::CREATED);
-        let (status, body, _) = self.auth("POST", "/v1/auth/login", &[], creds).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        ("authorization", format!("Bearer {}", body["access_token"].as_str().unwrap()))
-    }
+async fn world() -> World {
+    World(Apps::seed().await)
+}
 
-    async fn api_key(&self, who: &Header, scopes: &[&str], collars: &[&str]) -> Header {
-        let body = json!({"name": "integration", "scopes": scopes, "collar_ids": collars});
-        let (status, body, _) = self.auth("POST", "/v1/api-keys", &[(who.0, &who.1)], body).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        ("x-api-key", body["api_key"].as_str().unwrap().to_owned())
-    }
-
-    /// Claims `collar` for `who`, then moves the claim back to `claimed_at_ms` (as if it had
-    /// been claimed then), so readings of past days are the owner's.
-    async fn claim_at(&self, who: &Header, collar: &str, pet: Value, claimed_at_ms: i64) {
-        let body = json!({"collar_id": collar, "pet": pet}).to_string();
-        let (status, reply, _) =
-            petty_tests::call(&self.http, &self.data, "POST", "/v1/collars", &[(who.0, &who.1)], Some(&body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{reply}");
-        petty_shared::aws::dynamodb(&sdk().await)
-            .update_item()
-            .table_name(self.env.required("COLLARS_TABLE").unwrap())
-            .key("collar_id", s(collar))
-            .update_expression("SET created_at = :t")
-            .expression_attribute_values(":t", n(claimed_at_ms / 1000 + petty_shared::collar::CLOCK_SKEW_S))
-            .send()
-            .await
-            .unwrap();
-    }
-
-    /// Sends readings through the data processor in batches of 500, as delivered.
-    async fn ingest(&self, key: &Header, collar: &str, readings: &[Sample]) -> u64 {
-        let mut accepted = 0;
-        for chunk in readings.chunks(500) {
-            let body = json!({"readings": chunk.iter().map(|r| reading_json(collar, r)).collect::<Vec<_>>()});
-            let (status, reply, _) = petty_tests::call(
-                &self.http,
-                &self.data,
-                "POST",
-                "/v1/ingest",
-                &[(key.0, &key.1)],
-                Some(&body.to_string()),
-            )
-            .await;
-            assert_eq!(status, StatusCode::OK, "{reply}");
-            assert_eq!(reply["rejected"], json!([]), "{reply}");
-            accepted += reply["accepted"].as_u64().unwrap();
-        }
-        accepted
-    }
+fn cache(sdk: &aws_config::SdkConfig) -> std::sync::Arc<petty_shared::secrets::SecretCache<SecretsManagerSource>> {
+    petty_tests::apps::eager_cache(sdk)
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -267,6 +192,16 @@ async fn windows_limits_and_ownership_are_enforced() {
     let span = chrono::DateTime::parse_from_rfc3339(to).unwrap() - chrono::DateTime::parse_from_rfc3339(from).unwrap();
     assert_eq!(span.num_hours(), 24);
     assert!(body["timeline"].as_array().unwrap().iter().all(|e| e["behavior"] == "no_data"), "{body}");
+
+    // A default window moves with the clock, and its pages still follow one another.
+    // (Today's gap exists once today is longer than the 5-minute gap threshold.)
+    if now - day_floor(now) > 6 * 60_000 {
+        let (_, first, _) = w.get(&format!("{base}&limit=1"), &ada).await;
+        let cursor = first["next_cursor"].as_str().expect("yesterday's gap and today's: two events");
+        let (status, second, _) = w.get(&format!("{base}&limit=1&cursor={cursor}"), &ada).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_ne!(ids(&first), ids(&second));
+    }
 
     let t = |ms: i64| format_ms(ms);
     for (query, want) in [

@@ -4,6 +4,8 @@
 //! Tests run against moto over the real AWS wire protocol; `make test` starts it and sets
 //! `AWS_ENDPOINT_URL`. Nothing here talks to real AWS: a non-loopback endpoint is refused.
 
+pub mod apps;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

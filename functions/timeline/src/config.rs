@@ -18,6 +18,10 @@ pub struct TimelineConfig {
     pub cursor_key_secret_id: String,
     /// Days per-user audit events are kept.
     pub audit_retention_days: i64,
+    /// What the timeline showed per day (feedback checks events against it).
+    pub timeline_events_table: String,
+    /// Owners' feedback and each pet's calibration.
+    pub feedback_table: String,
 }
 
 impl FromEnv for TimelineConfig {
@@ -30,6 +34,8 @@ impl FromEnv for TimelineConfig {
             audit_table: env.required("AUDIT_TABLE")?,
             cursor_key_secret_id: env.required("CURSOR_KEY_SECRET_ID")?,
             audit_retention_days: petty_shared::config::audit_retention_days(env)?,
+            timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
+            feedback_table: env.required("FEEDBACK_TABLE")?,
         })
     }
 }

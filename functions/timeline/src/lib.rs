@@ -36,7 +36,7 @@ use domain::model::typical_resting_bpm;
 use domain::plan::{ActivitySummary, pet_plan};
 use domain::segment::{BaselineSource, DAY_MS, EpisodeStats, build_days, day_floor, event_id};
 use domain::{Behavior, Episode, MODEL_VERSION, Thresholds};
-use store::ReadingReader;
+use store::{FeedbackLoop, FeedbackStatus, ReadingReader};
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "timeline";
@@ -53,6 +53,7 @@ pub const PLAN_WINDOW_MS: i64 = 7 * DAY_MS;
 pub struct TimelineApp<S> {
     collars: CollarReader,
     readings: ReadingReader,
+    feedback: FeedbackLoop,
     auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
     secrets: Arc<SecretCache<S>>,
     cursor_key_secret_id: String,
@@ -67,6 +68,9 @@ pub struct TimelineQuery {
     pub to_ms: i64,
     pub limit: usize,
     pub cursor: Option<String>,
+    /// `from` and `to` as asked (empty when defaulted), which cursors are bound to: a default
+    /// window moves with the clock between pages.
+    asked: (String, String),
 }
 
 fn parse_time(req: &Request, name: &'static str, code: &'static str) -> Result<Option<i64>, ApiError> {
@@ -98,12 +102,13 @@ impl TimelineQuery {
                 ApiError::bad_request("invalid_limit", format!("limit must be an integer from 1 to {MAX_LIMIT}"))
             })?,
         };
-        Ok(Self { collar_id, from_ms, to_ms, limit, cursor: query_param(req, "cursor") })
+        let asked = (query_param(req, "from").unwrap_or_default(), query_param(req, "to").unwrap_or_default());
+        Ok(Self { collar_id, from_ms, to_ms, limit, cursor: query_param(req, "cursor"), asked })
     }
 
     /// What a cursor is bound to: this collar and this window.
     fn cursor_scope(&self) -> String {
-        format!("timeline:{}:{}:{}", self.collar_id, self.from_ms, self.to_ms)
+        format!("timeline:{}:{}:{}", self.collar_id, self.asked.0, self.asked.1)
     }
 }
 
@@ -125,6 +130,8 @@ struct EventView<'a> {
     duration_s: f64,
     stats: &'a EpisodeStats,
     metadata: serde_json::Value,
+    /// The caller's current verdict on this event, if any.
+    feedback: Option<&'a FeedbackStatus>,
 }
 
 /// Episodes of every day a span touches, with the baseline each was measured against.
@@ -132,6 +139,10 @@ struct Analysis {
     episodes: Vec<(Episode, f64, BaselineSource)>,
     data_points: usize,
     elapsed_ms: f64,
+    /// The caller's verdicts by (event start, behaviour).
+    feedback: std::collections::HashMap<(i64, Behavior), FeedbackStatus>,
+    /// The consistent corrections this pet's thresholds were calibrated by.
+    calibrated_by: Vec<String>,
 }
 
 fn now_ms() -> i64 {
@@ -150,7 +161,8 @@ impl<S: SecretSource> TimelineApp<S> {
                 audit,
             ),
             collars: CollarReader::new(dynamodb.clone(), cfg.collars_table.clone()),
-            readings: ReadingReader::new(dynamodb, cfg.readings_table.clone()),
+            readings: ReadingReader::new(dynamodb.clone(), cfg.readings_table.clone()),
+            feedback: FeedbackLoop::new(dynamodb, cfg.timeline_events_table.clone(), cfg.feedback_table.clone()),
             secrets,
             cursor_key_secret_id: cfg.cursor_key_secret_id.clone(),
             thresholds: Thresholds::default(),
@@ -163,19 +175,45 @@ impl<S: SecretSource> TimelineApp<S> {
         Ok(principal)
     }
 
-    /// Reads and segments every day overlapping `[from_ms, to_ms)` that the owner may see.
-    async fn analyse(&self, collar: &Collar, from_ms: i64, to_ms: i64, inv: &Invocation) -> Result<Analysis, ApiError> {
+    /// Reads and segments every day overlapping `[from_ms, to_ms)` that the owner may see,
+    /// with the pet's calibration, then publishes each day's events for the feedback function.
+    async fn analyse(
+        &self,
+        collar: &Collar,
+        user_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        inv: &Invocation,
+    ) -> Result<Analysis, ApiError> {
         let now = now_ms();
         let start = day_floor(from_ms).max(collar.visible_from_ms());
         let end = (day_floor(to_ms - 1) + DAY_MS).min(now);
         let read_started = Instant::now();
-        let readings = petty_shared::xray::phase("readings", self.readings.days(&collar.collar_id, start, end)).await?;
+        let (readings, calibration, statuses) = petty_shared::xray::phase("read", async {
+            tokio::try_join!(
+                self.readings.days(&collar.collar_id, start, end),
+                self.feedback.calibration(&collar.collar_id),
+                self.feedback.statuses(&collar.collar_id, start, end),
+            )
+        })
+        .await?;
         inv.metric("TimelineReadMs", Unit::Milliseconds, read_started.elapsed().as_secs_f64() * 1000.0);
         inv.metric("TimelineReadings", Unit::Count, readings.samples.len() as f64);
         inv.metric("TimelineReadPages", Unit::Count, f64::from(readings.pages));
         let started = Instant::now();
         let fallback = typical_resting_bpm(collar.pet.species, collar.pet.weight_kg);
-        let days = build_days(&readings.samples, start, end, fallback, &self.thresholds);
+        let thresholds = calibration.apply(&self.thresholds);
+        let days = build_days(&readings.samples, start, end, fallback, &thresholds);
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        inv.metric("TimelineComputeMs", Unit::Milliseconds, elapsed_ms);
+        let published = days
+            .iter()
+            .map(|(day, from, _)| self.feedback.publish_day(&collar.collar_id, day_floor(*from), &day.episodes));
+        if let Err(err) = futures_util::future::try_join_all(published).await {
+            // The timeline is still right; feedback on these events waits for the next read.
+            tracing::warn!(error = %err, "event index not published");
+            inv.metric("EventIndexWriteFailed", Unit::Count, 1.0);
+        }
         let episodes = days
             .into_iter()
             .flat_map(|(day, _, _)| {
@@ -183,10 +221,10 @@ impl<S: SecretSource> TimelineApp<S> {
                 day.episodes.into_iter().map(move |e| (e, baseline, source))
             })
             .collect();
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        inv.metric("TimelineComputeMs", Unit::Milliseconds, elapsed_ms);
         let data_points = readings.samples.iter().filter(|s| s.ts_ms >= from_ms && s.ts_ms < to_ms).count();
-        Ok(Analysis { episodes, data_points, elapsed_ms })
+        let feedback =
+            statuses.into_iter().filter(|f| f.user_id == user_id).map(|f| ((f.event_start, f.behavior), f)).collect();
+        Ok(Analysis { episodes, data_points, elapsed_ms, feedback, calibrated_by: calibration.because })
     }
 
     async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
@@ -213,7 +251,7 @@ impl<S: SecretSource> TimelineApp<S> {
         let collar = self.collars.owned(&principal, &q.collar_id).await?;
         // A later page only needs the days from where the previous one stopped.
         let from = after.map_or(q.from_ms, |a| a.clamp(q.from_ms, q.to_ms));
-        let analysis = self.analyse(&collar, from, q.to_ms, inv).await?;
+        let analysis = self.analyse(&collar, &principal.user_id, from, q.to_ms, inv).await?;
         let in_window = |e: &Episode| e.end_ms > q.from_ms && e.start_ms < q.to_ms;
         let mut page: Vec<&(Episode, f64, BaselineSource)> = analysis
             .episodes
@@ -240,6 +278,7 @@ impl<S: SecretSource> TimelineApp<S> {
                 duration_s: e.duration_s(),
                 stats: &e.stats,
                 metadata: json!({ "baseline_heart_rate_bpm": baseline, "baseline_source": source }),
+                feedback: analysis.feedback.get(&(e.start_ms, e.behavior)),
             })
             .collect();
         let mut behaviors: Vec<Behavior> = analysis
@@ -264,6 +303,7 @@ impl<S: SecretSource> TimelineApp<S> {
                     "analysis_time_ms": (analysis.elapsed_ms * 100.0).round() / 100.0,
                     "generated_at": format_ms(now_ms()),
                     "model_version": MODEL_VERSION,
+                    "calibrated_by": analysis.calibrated_by,
                     "window": { "from": format_ms(q.from_ms), "to": format_ms(q.to_ms) },
                 },
             }),
@@ -277,7 +317,7 @@ impl<S: SecretSource> TimelineApp<S> {
         let collar = self.collars.owned(&principal, &collar_id).await?;
         let to = now_ms();
         let from = (to - PLAN_WINDOW_MS).max(collar.visible_from_ms());
-        let analysis = self.analyse(&collar, from, to, inv).await?;
+        let analysis = self.analyse(&collar, &principal.user_id, from, to, inv).await?;
         let summary = ActivitySummary::from_episodes(analysis.episodes.iter().map(|(e, _, _)| e), from, to);
         let plan = pet_plan(&collar.pet, chrono::Utc::now().date_naive(), &summary);
         json_response(

@@ -4,9 +4,10 @@
 //! concurrently, each in pages of [`PAGE_ITEMS`].
 
 use aws_sdk_dynamodb::Client;
-use petty_shared::dynamo::{Item, StoreError, get_n, n, s};
+use petty_shared::dynamo::{Item, StoreError, get_n, get_s, n, query_all, s, sdk_err, string_list};
 
-use crate::domain::Sample;
+use crate::domain::calibration::Calibration;
+use crate::domain::{Behavior, Episode, Sample};
 
 /// Items per `Query` page: ~100 KB on DynamoDB (a few ms per page), and it bounds each
 /// call's time where a page costs more (moto takes ~1 s per 1,000 items).
@@ -111,5 +112,123 @@ impl ReadingReader {
             all.malformed += part.malformed;
         }
         Ok(all)
+    }
+}
+
+/// The timeline's side of the feedback loop.
+///
+/// - Event index (`TIMELINE_EVENTS_TABLE`, written here): `collar_id` + `day` (midnight UTC,
+///   ms) → `events`, a list of `"<start>.<end>.<behaviour>"`: what the timeline last showed
+///   for that day. The feedback function accepts feedback only on an event listed there.
+/// - Feedback (`FEEDBACK_TABLE`, written by the feedback function, read here): `collar_id` +
+///   `sk`; `cur#<start:013>#<behaviour>#<user>` is a user's current verdict on an event, and
+///   `calibration` the pet's [`Calibration`] as JSON.
+#[derive(Clone, Debug)]
+pub struct FeedbackLoop {
+    client: Client,
+    events_table: String,
+    feedback_table: String,
+}
+
+/// The sort key of a user's current verdict on an event (sorted by the event's start).
+pub fn current_key(start_ms: i64, behavior: Behavior, user_id: &str) -> String {
+    format!("cur#{start_ms:013}#{behavior}#{user_id}")
+}
+
+/// The sort key of the pet's calibration item.
+pub const CALIBRATION_KEY: &str = "calibration";
+
+/// How long an event index is kept: past any reading's retention.
+pub const EVENT_INDEX_TTL_DAYS: i64 = 400;
+
+/// One entry of the event index.
+pub fn index_entry(e: &Episode) -> String {
+    format!("{}.{}.{}", e.start_ms, e.end_ms, e.behavior)
+}
+
+/// `(start, end, behaviour)` of an index entry.
+pub fn parse_index_entry(entry: &str) -> Option<(i64, i64, Behavior)> {
+    let mut parts = entry.splitn(3, '.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, Behavior::parse(parts.next()?)?))
+}
+
+/// A user's current verdict on an event, as the timeline shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FeedbackStatus {
+    #[serde(skip)]
+    pub event_start: i64,
+    #[serde(skip)]
+    pub behavior: Behavior,
+    #[serde(skip)]
+    pub user_id: String,
+    pub user_feedback: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_behavior: Option<String>,
+    pub submitted_at: String,
+}
+
+fn status_from(item: &Item) -> Option<FeedbackStatus> {
+    Some(FeedbackStatus {
+        event_start: get_n(item, "event_start")?,
+        behavior: Behavior::parse(&get_s(item, "behavior")?)?,
+        user_id: get_s(item, "user_id")?,
+        user_feedback: get_s(item, "user_feedback")?,
+        corrected_behavior: get_s(item, "corrected_behavior"),
+        submitted_at: crate::format_ms(get_n(item, "submitted_at")?),
+    })
+}
+
+impl FeedbackLoop {
+    /// Over the event index and feedback tables.
+    pub fn new(client: Client, events_table: impl Into<String>, feedback_table: impl Into<String>) -> Self {
+        Self { client, events_table: events_table.into(), feedback_table: feedback_table.into() }
+    }
+
+    /// Records what the timeline showed for one day (overwrites the day's previous list).
+    pub async fn publish_day(&self, collar_id: &str, day_ms: i64, episodes: &[Episode]) -> Result<(), StoreError> {
+        let entries: Vec<String> = episodes.iter().map(index_entry).collect();
+        self.client
+            .put_item()
+            .table_name(&self.events_table)
+            .item("collar_id", s(collar_id))
+            .item("day", n(day_ms))
+            .item("events", string_list(&entries))
+            .item("expires_at", n(day_ms / 1000 + EVENT_INDEX_TTL_DAYS * 86_400))
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(())
+    }
+
+    /// Current verdicts on events starting in `[from_ms, to_ms)`, every page.
+    pub async fn statuses(&self, collar_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<FeedbackStatus>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.feedback_table)
+            .key_condition_expression("collar_id = :c AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":c", s(collar_id))
+            .expression_attribute_values(":a", s(format!("cur#{:013}", from_ms.max(0))))
+            .expression_attribute_values(":b", s(format!("cur#{:013}~", to_ms.max(0))));
+        Ok(query_all(query).await?.iter().filter_map(status_from).collect())
+    }
+
+    /// The pet's calibration (the default when its owner never corrected it).
+    pub async fn calibration(&self, collar_id: &str) -> Result<Calibration, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.feedback_table)
+            .key("collar_id", s(collar_id))
+            .key("sk", s(CALIBRATION_KEY))
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|i| get_s(i, "calibration"))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
     }
 }

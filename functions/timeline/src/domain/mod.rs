@@ -4,6 +4,7 @@
 //! a week of episodes into the pet plan; [`model`] holds every threshold both use.
 
 pub mod behavior;
+pub mod calibration;
 pub mod geo;
 pub mod model;
 pub mod plan;

@@ -40,6 +40,9 @@ pub struct Thresholds {
     pub min_baseline_samples: usize,
     /// Position moves under this, metres, between minute means are GPS jitter, not distance.
     pub distance_jitter_m: f64,
+    /// What walking in place with a raised heart rate means for this pet: anxious pacing,
+    /// unless the owner's corrections have taught that it is how this pet plays.
+    pub pacing_behavior: super::Behavior,
 }
 
 impl Default for Thresholds {
@@ -57,6 +60,7 @@ impl Default for Thresholds {
             fetch_speed_mps: 1.2,
             min_baseline_samples: 360,
             distance_jitter_m: 5.0,
+            pacing_behavior: super::Behavior::AnxiousPacing,
         }
     }
 }

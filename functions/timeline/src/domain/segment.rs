@@ -268,7 +268,7 @@ fn label_readings(block: &[Sample], baseline: f64, t: &Thresholds) -> Vec<Behavi
             0 if hr < t.deep_sleep_ratio => Behavior::DeepSleep,
             0 => Behavior::Rest,
             1 if hr >= t.pacing_hr_ratio && features.radius(rlo, rhi, &mut scratch) < t.pacing_radius_m => {
-                Behavior::AnxiousPacing
+                t.pacing_behavior
             }
             1 => Behavior::Walk,
             _ if features.speed(lo, hi) >= t.fetch_speed_mps => Behavior::PlayingFetch,
