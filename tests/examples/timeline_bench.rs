@@ -95,7 +95,8 @@ async fn moto_bench() {
     let source = SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk));
     let signing = source.fetch(&stack.env.required("SIGNING_KEYS_SECRET_ID").unwrap()).await.unwrap();
     let owner = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    let mut claims = petty_tests::claims(&owner, &["readings:write", "timeline:read", "feedback:write"], TokenType::Access);
+    let mut claims =
+        petty_tests::claims(&owner, &["readings:write", "timeline:read", "feedback:write"], TokenType::Access);
     (claims.iss, claims.aud) = (cfg.common.jwt_issuer.clone(), cfg.common.jwt_audience.clone());
     let token = Signer::from_json(signing.expose()).unwrap().sign(&claims).unwrap();
     let collar = "BT-000001";

@@ -7,6 +7,7 @@ mod dynamo;
 mod feedback;
 mod health;
 mod http;
+mod journey;
 mod secrets;
 mod template;
 mod timeline;

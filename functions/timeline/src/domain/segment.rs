@@ -170,12 +170,43 @@ fn median_u16(values: &mut [u16]) -> f64 {
     *values.select_nth_unstable(mid).1 as f64
 }
 
+/// The pet's resting heart rate from the day's resting readings.
+///
+/// Resting readings mix awake rest with deep sleep (10–25% slower) and the odd raised spell,
+/// and a short or night-only span can be mostly sleep, so a plain median would drift down.
+/// The resting heart rates are split in two by Otsu's method; when the groups are clearly
+/// apart (the lower below 0.92 × the upper) and the upper holds at least an eighth of the
+/// readings, the upper group is awake rest and its median is the baseline; a smaller upper
+/// group is raised spells, and the lower group's median is used. Otherwise the median of all.
 fn baseline(samples: &[Sample], t: &Thresholds, fallback: f64) -> (f64, BaselineSource) {
     let mut resting: Vec<u16> = samples.iter().filter(|s| s.activity == 0).map(|s| s.heart_rate).collect();
     if resting.len() < t.min_baseline_samples.max(1) {
         return (fallback, BaselineSource::Profile);
     }
-    (median_u16(&mut resting), BaselineSource::Measured)
+    resting.sort_unstable();
+    // Artefacts (a collar knocked against something) are not a group.
+    resting.truncate(resting.len() - resting.len() / 50);
+    let n = resting.len();
+    let total: f64 = resting.iter().map(|&h| f64::from(h)).sum();
+    let (mut best, mut split, mut below) = (0.0, 0, 0.0);
+    for (i, &h) in resting.iter().enumerate().take(n - 1) {
+        below += f64::from(h);
+        let (w1, w2) = ((i + 1) as f64, (n - i - 1) as f64);
+        let (m1, m2) = (below / w1, (total - below) / w2);
+        let between = w1 * w2 * (m1 - m2).powi(2);
+        if between > best && resting[i + 1] != h {
+            (best, split) = (between, i + 1);
+        }
+    }
+    let median = |group: &[u16]| f64::from(group[group.len() / 2]);
+    if split > 0 {
+        let (lower, upper) = resting.split_at(split);
+        if median(lower) < 0.92 * median(upper) {
+            let group = if upper.len() * 8 >= n { upper } else { lower };
+            return (median(group), BaselineSource::Measured);
+        }
+    }
+    (median(&resting), BaselineSource::Measured)
 }
 
 /// Per-reading features over time windows, computed with two pointers and prefix sums.
@@ -536,6 +567,23 @@ mod tests {
             s[i].heart_rate = 160;
         }
         assert_eq!(shape(&day(&s, 60)), vec![(Behavior::Rest, 0, 59)]);
+    }
+
+    #[test]
+    fn the_baseline_is_awake_rest_even_when_sleep_or_raised_spells_dominate() {
+        let baseline_of = |s: &[Sample]| day(s, 24 * 60).baseline_bpm;
+        // A night: four hours of deep sleep, one of awake rest.
+        let mut night = steady(0, 240, 64, 0, 0.0);
+        night.extend(steady(240, 60, 80, 0, 0.0));
+        assert_eq!(baseline_of(&night), 80.0);
+        // An afternoon of rest with a raised spell.
+        let mut afternoon = steady(0, 120, 80, 0, 0.0);
+        afternoon.extend(steady(120, 10, 125, 0, 0.0));
+        assert_eq!(baseline_of(&afternoon), 80.0);
+        // Only one group: its median.
+        assert_eq!(baseline_of(&steady(0, 120, 64, 0, 0.0)), 64.0);
+        let kinds: Vec<Behavior> = day(&night, 300).episodes.iter().map(|e| e.behavior).collect();
+        assert_eq!(kinds, [Behavior::DeepSleep, Behavior::Rest]);
     }
 
     #[test]
