@@ -13,7 +13,7 @@ SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
 .PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench clean \
-        lint-template template-tools sam-build deploy
+        lint-template template-tools sam-build deploy cli cli-journey
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,13 @@ lint-template: ## cfn-lint (0 errors, 0 warnings), sam validate --lint and check
 template-tools: ## Install sam-cli + cfn-lint (.venv-sam) and checkov (.venv-checkov); fast when done
 	tools/lint_template.sh --install-only
 
+cli: ## Build the `petty` CLI (target/debug/petty); `cargo install --path clients/petty-cli` installs it
+	cargo build -p petty-cli
+	@echo "target/debug/petty: try \`target/debug/petty --help\`"
+
+cli-journey: venv ## The CLI's whole journey against a fresh local stack (moto + cargo lambda watch)
+	tools/cli_journey.sh
+
 fmt: ## Format the code
 	cargo fmt --all
 
@@ -64,7 +71,7 @@ keys: venv ## New current RSA key (previous kept) in STAGE's deployed secrets; E
 build: $(BUILD_STAMP) ## arm64 release bootstrap per function in target/lambda/ (cargo-lambda + zig)
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu \
 	  || { echo "cannot add the aarch64-unknown-linux-gnu target (rustup needs its download server)" >&2; exit 1; }
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace --exclude petty-cli
 	@ls -l target/lambda/*/bootstrap | awk '{printf "  %-45s %6.2f MB\n", $$9, $$5/1048576}'
 	@{ echo "# Written by \`make build\` after a successful arm64 build; CI rebuilds when tools/build_inputs.sh differs."; \
 	   echo "inputs $$(tools/build_inputs.sh)"; \
