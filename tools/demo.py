@@ -115,16 +115,13 @@ def main() -> None:
             sys.exit(f"demo: ingest answered {status}: {body}")
         accepted += body["accepted"]
         duplicates += body["duplicates"]
-    start = f"{day.isoformat()}T00:00:00Z"
-    end = f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"
-    api = args.api
+    api = "" if args.api == "http://127.0.0.1:9000" else f" --api {args.api}"
     print(f"""
 Demo loaded: {EMAIL} / {PASSWORD} owns collar {COLLAR} (Biscuit); {day}: {accepted} readings stored, {duplicates} duplicate deliveries ignored.
-See its day:
-  TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'content-type: application/json' \\
-    -d '{{"email":"{EMAIL}","password":"{PASSWORD}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -s "{api}/v1/pet-timeline?collar_id={COLLAR}&from={start}&to={end}" -H "authorization: Bearer $TOKEN"
-  curl -s "{api}/v1/pet-plan?collar_id={COLLAR}" -H "authorization: Bearer $TOKEN"
+See its day with the petty CLI (`cargo install --path clients/petty-cli`, or `cargo run -q -p petty-cli --` in place of `petty`):
+  PETTY_PASSWORD='{PASSWORD}' petty{api} login --email {EMAIL}
+  petty{api} timeline {COLLAR} --day {day}
+  petty{api} plan {COLLAR}
 (Against moto a day's timeline takes ~10 s: moto serves ~1,000 items/s.)
 """, flush=True)
 
