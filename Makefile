@@ -12,7 +12,7 @@ GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
-.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench clean \
+.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz clean \
         lint-template template-tools sam-build deploy cli cli-journey
 
 help: ## Show the targets
@@ -88,6 +88,9 @@ sam-build: $(BUILD_STAMP) template-tools ## `sam build` (rust-cargolambda, arm64
 
 deploy: sam-build ## sam build, then `sam deploy --guided` (asks for the stage, alarm e-mail...; needs AWS credentials)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+
+fuzz: ## Property tests (parsers, cursors, event ids, segmentation) with many cases: CASES=20000 by default
+	PROPTEST_CASES=$${CASES:-20000} cargo test --workspace --lib --locked properties
 
 bench: venv ## Numbers, not pass/fail: cold start, warm latency, RSS; tokens/s, argon2, login p50 vs moto
 	PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh

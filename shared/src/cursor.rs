@@ -163,3 +163,46 @@ mod tests {
         assert!(format!("{codec:?}").contains("REDACTED"));
     }
 }
+
+/// Property tests (fuzzing on stable Rust): decoding never panics, accepts only what was
+/// encoded for the same scope, and round-trips every key.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn codec() -> CursorCodec {
+        CursorCodec::new(&[7u8; 32])
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_is_never_a_cursor(text in ".{0,300}", tail in "[A-Za-z0-9_.-]{0,200}") {
+            prop_assert!(codec().decode("scope", &text).is_err());
+            let forged = format!("v1.{tail}");
+            prop_assert!(codec().decode("scope", &forged).is_err());
+        }
+
+        #[test]
+        fn keys_round_trip_and_edits_or_other_scopes_are_refused(
+            pk in ".{1,40}", sk in -1_000_000_000_000i64..1_000_000_000_000, at in 0usize..1000, other in ".{0,20}",
+        ) {
+            let key: HashMap<String, AttributeValue> =
+                [("pk".to_owned(), AttributeValue::S(pk)), ("sk".to_owned(), AttributeValue::N(sk.to_string()))].into();
+            let cursor = codec().encode("scope", &key).unwrap();
+            prop_assert_eq!(codec().decode("scope", &cursor).unwrap(), key);
+            if other != "scope" {
+                prop_assert!(codec().decode(&other, &cursor).is_err());
+            }
+            let i = at % cursor.len();
+            let mut edited = cursor.clone().into_bytes();
+            edited[i] = if edited[i] == b'A' { b'B' } else { b'A' };
+            if let Ok(edited) = String::from_utf8(edited) {
+                if edited != cursor {
+                    prop_assert!(codec().decode("scope", &edited).is_err());
+                }
+            }
+        }
+    }
+}

@@ -319,3 +319,63 @@ mod tests {
         assert_eq!(reason("not json"), "invalid_json");
     }
 }
+
+/// Property tests (fuzzing on stable Rust): any text is either a reading that meets every
+/// rule or a rejection with a known reason; never a panic.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NOW: i64 = 1_755_527_400_000;
+    const REASONS: &[&str] = &[
+        "unknown_field",
+        "missing_field",
+        "invalid_json",
+        "collar_id",
+        "timestamp",
+        "timestamp_future",
+        "timestamp_too_old",
+        "heart_rate",
+        "activity_level",
+        "location",
+        "temperature_c",
+        "battery_pct",
+        "accuracy_m",
+    ];
+
+    fn check(result: Result<Reading, Rejection>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(r) => {
+                prop_assert!(HEART_RATE_BPM.contains(&r.heart_rate));
+                prop_assert!((-180.0..=180.0).contains(&r.lon) && (-90.0..=90.0).contains(&r.lat));
+                prop_assert!(r.timestamp_ms <= NOW + MAX_FUTURE_S * 1000 && r.timestamp_ms >= NOW - MAX_AGE_S * 1000);
+            }
+            Err(rejection) => prop_assert!(REASONS.contains(&rejection.reason), "{rejection:?}"),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text(text in ".{0,400}") {
+            check(parse_reading(&text, NOW))?;
+        }
+
+        #[test]
+        fn arbitrary_values_in_the_reading_shape(
+            collar in "[A-Za-z0-9-]{0,12}", secs in -40i64 * 86_400..86_400, hr in -10i64..400, act in -2i64..5,
+            lon in -400.0f64..400.0, lat in -200.0f64..200.0, temp in proptest::option::of(-100.0f64..100.0),
+            extra in proptest::option::of("[a-z_]{1,12}"),
+        ) {
+            let mut v = serde_json::json!({
+                "collar_id": collar, "timestamp": format_timestamp(NOW + secs * 1000), "heart_rate": hr,
+                "activity_level": act, "location": {"type": "Point", "coordinates": [lon, lat]},
+            });
+            if let Some(t) = temp { v["temperature_c"] = serde_json::json!(t); }
+            if let Some(name) = extra { v[name] = serde_json::json!(1); }
+            check(parse_reading(&v.to_string(), NOW))?;
+        }
+    }
+}

@@ -640,3 +640,66 @@ mod tests {
         assert_eq!(shuffled, s);
     }
 }
+
+/// Property tests (fuzzing on stable Rust): any readings give a well-formed day.
+/// `PROPTEST_CASES` sets the number of cases (`make fuzz` runs many).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const T0: i64 = 1_763_683_200_000;
+
+    fn readings() -> impl Strategy<Value = Vec<Sample>> {
+        prop::collection::vec((0i64..86_400_000, 30u16..=300, 0u8..3, -0.002f64..0.002, -0.002f64..0.002), 0..800)
+            .prop_map(|raw| {
+                let mut s: Vec<Sample> = raw
+                    .into_iter()
+                    .map(|(ms, heart_rate, activity, dlat, dlon)| Sample {
+                        ts_ms: T0 + ms,
+                        heart_rate,
+                        activity,
+                        lat: 40.0 + dlat,
+                        lon: -74.0 + dlon,
+                    })
+                    .collect();
+                normalize(&mut s);
+                s
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn episodes_are_ordered_disjoint_inside_the_day_and_cover_every_reading(samples in readings()) {
+            let t = Thresholds::default();
+            let input = DayInput { start_ms: T0, end_ms: T0 + DAY_MS, samples: &samples, fallback_baseline_bpm: 80.0, thresholds: &t };
+            let day = build_day(&input);
+            for w in day.episodes.windows(2) {
+                prop_assert!(w[0].end_ms <= w[1].start_ms, "{:?} then {:?}", w[0], w[1]);
+            }
+            for e in &day.episodes {
+                prop_assert!(e.start_ms >= T0 && e.end_ms <= T0 + DAY_MS && e.start_ms <= e.end_ms);
+                prop_assert!((0.0..=1.0).contains(&e.confidence));
+                prop_assert!(e.stats.distance_m >= 0.0 && e.stats.distance_m.is_finite());
+            }
+            for s in &samples {
+                prop_assert!(day.episodes.iter().any(|e| e.behavior != Behavior::NoData && e.start_ms <= s.ts_ms && s.ts_ms <= e.end_ms));
+            }
+            prop_assert!(day.baseline_bpm >= 30.0 && day.baseline_bpm <= 300.0);
+            prop_assert_eq!(build_day(&input), day, "deterministic");
+        }
+
+        #[test]
+        fn event_ids_round_trip_and_nothing_else_parses_as_one(
+            collar in "[A-Z]{2}-[0-9]{3,6}", start in 0i64..9_999_999_999_999, b in 0usize..8, junk in ".{0,80}",
+        ) {
+            let behavior = Behavior::ALL[b];
+            let id = event_id(&collar, behavior, start);
+            prop_assert_eq!(parse_event_id(&id), Some((collar, start, behavior)));
+            if let Some((c, s, b)) = parse_event_id(&junk) {
+                prop_assert_eq!(event_id(&c, b, s), junk, "only canonical ids parse");
+            }
+        }
+    }
+}
