@@ -292,6 +292,10 @@ async fn sqs_batches_report_only_the_bad_records() {
     let response = ingest::sqs(w.data.store(), event, Instant::now() + Duration::from_secs(10)).await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["not-json", "bad-location", "unclaimed"]);
+    let c = &response.counts;
+    assert_eq!((c.accepted, c.duplicates), (2, 1), "the duplicate is counted once, not stored");
+    let rejected: Vec<(&str, usize)> = c.rejected.iter().map(|(r, n)| (*r, *n)).collect();
+    assert_eq!(rejected, vec![("invalid_json", 1), ("location", 1), ("unclaimed_collar", 1)]);
     let (_, latest, _) = w.call("GET", "/v1/realtime?collar_id=AB-123456", &ada, None).await;
     assert_eq!(latest["heart_rate"], 81, "the good records were stored");
     assert_eq!(serde_json::to_value(&response).unwrap()["batchItemFailures"][0]["itemIdentifier"], "not-json");
@@ -310,6 +314,13 @@ async fn one_binary_serves_api_gateway_and_sqs_events() {
     let sqs = petty_data_processor::dispatch(&w.data, &w.http, read("sqs-batch.json"), ctx.clone()).await.unwrap();
     assert_eq!(sqs["batchItemFailures"].as_array().unwrap().len(), 3, "{sqs}");
     assert!(sqs.get("statusCode").is_none());
+    assert_eq!(sqs.as_object().unwrap().len(), 1, "only batchItemFailures goes back to Lambda: {sqs}");
+    // The collar stream is measured like HTTP ingestion (the rejection-ratio alarm reads both).
+    let emf: Vec<Value> =
+        w.emf.lock().unwrap().iter().filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok()).collect();
+    let rejected: f64 = emf.iter().filter_map(|m| m["ReadingsRejected"].as_f64()).sum();
+    let batch: Vec<f64> = emf.iter().filter_map(|m| m["IngestBatchSize"].as_f64()).collect();
+    assert_eq!((rejected, batch), (3.0, vec![3.0]), "{emf:?}");
 
     let http =
         petty_data_processor::dispatch(&w.data, &w.http, read("realtime-without-credentials.json"), ctx).await.unwrap();

@@ -210,6 +210,18 @@ pub struct SqsEvent {
 pub struct SqsBatchResponse {
     #[serde(rename = "batchItemFailures")]
     pub batch_item_failures: Vec<SqsItemFailure>,
+    /// What the batch did, for the EMF metrics (not part of the response).
+    #[serde(skip)]
+    pub counts: SqsCounts,
+}
+
+/// Readings stored, duplicates and rejections (by reason) of one SQS batch.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SqsCounts {
+    pub accepted: usize,
+    pub duplicates: usize,
+    /// By reason: the validation rule's code, or `unclaimed_collar`.
+    pub rejected: std::collections::BTreeMap<&'static str, usize>,
 }
 
 /// One record to retry (and, after `maxReceiveCount`, to dead-letter).
@@ -226,8 +238,10 @@ pub async fn sqs(store: &DataStore, event: SqsEvent, deadline: Instant) -> SqsBa
     let bodies: Vec<&str> = event.records.iter().map(|r| r.body.as_str()).collect();
     let (valid, rejected) = validate_all(&bodies, chrono::Utc::now().timestamp_millis());
     let mut failed: Vec<usize> = rejected.iter().map(|r| r.index).collect();
+    let mut counts = SqsCounts::default();
     for r in &rejected {
         tracing::warn!(message_id = %event.records[r.index].message_id, reason = r.reason, "SQS reading rejected");
+        *counts.rejected.entry(r.reason).or_default() += 1;
     }
     let mut claimed: HashMap<String, bool> = HashMap::new();
     let mut storable = Vec::new();
@@ -244,11 +258,15 @@ pub async fn sqs(store: &DataStore, event: SqsEvent, deadline: Instant) -> SqsBa
             storable.push((index, reading));
         } else {
             tracing::warn!(message_id = %event.records[index].message_id, "SQS reading for an unclaimed collar");
+            *counts.rejected.entry("unclaimed_collar").or_default() += 1;
             failed.push(index);
         }
     }
     match store_valid(store, &storable, deadline).await {
-        Ok(report) => failed.extend(report.not_stored),
+        Ok(report) => {
+            (counts.accepted, counts.duplicates) = (report.accepted, report.duplicates);
+            failed.extend(report.not_stored);
+        }
         Err(err) => {
             tracing::error!(error = %err, "SQS batch not stored");
             failed.extend(storable.iter().map(|(i, _)| *i));
@@ -261,5 +279,6 @@ pub async fn sqs(store: &DataStore, event: SqsEvent, deadline: Instant) -> SqsBa
             .into_iter()
             .map(|i| SqsItemFailure { item_identifier: event.records[i].message_id.clone() })
             .collect(),
+        counts,
     }
 }

@@ -19,6 +19,7 @@ use petty_shared::http::{
 };
 use petty_shared::ids::is_collar_id;
 use petty_shared::jwt::Verifier;
+use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -289,7 +290,18 @@ pub async fn dispatch<S: SecretSource>(
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
         let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
         let deadline = std::time::Instant::now() + left.saturating_sub(std::time::Duration::from_millis(1500));
-        return Ok(serde_json::to_value(ingest::sqs(&app.store, batch, deadline).await)?);
+        let records = batch.records.len();
+        let response = ingest::sqs(&app.store, batch, deadline).await;
+        // The same metrics as HTTP ingestion, so the rejection ratio covers the collar stream.
+        http.record_metrics(|m| {
+            let c = &response.counts;
+            m.add("ReadingsAccepted", Unit::Count, c.accepted as f64).ok();
+            for (reason, n) in &c.rejected {
+                m.add_with("ReadingsRejected", Unit::Count, *n as f64, &[("reason", reason)]).ok();
+            }
+            m.add("IngestBatchSize", Unit::Count, records as f64).ok();
+        });
+        return Ok(serde_json::to_value(response)?);
     }
     let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
     let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|req| http.handle(app, req)));

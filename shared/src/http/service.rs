@@ -168,6 +168,21 @@ impl HttpService {
         self
     }
 
+    /// Records metrics for an event that is not an HTTP request (an SQS batch), with the same
+    /// dimensions and sink as requests, so dashboards and alarms see every path;
+    /// `ColdStart` is counted on the process's first event either way.
+    pub fn record_metrics(&self, add: impl FnOnce(&mut Metrics)) {
+        let mut metrics = Metrics::new(&self.service, &self.function_name);
+        if self.cold.swap(false, Ordering::Relaxed) {
+            metrics.add("ColdStart", Unit::Count, 1.0).ok();
+        }
+        add(&mut metrics);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
+        for line in metrics.flush(now_ms) {
+            (self.emf_sink)(format!("{line}\n").as_bytes());
+        }
+    }
+
     /// Serves one request through `handler`. Never fails: every outcome is a response.
     pub async fn handle<H: Handler>(&self, handler: &H, req: Request) -> Result<Response<Body>, Infallible> {
         let started = Instant::now();
