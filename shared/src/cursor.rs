@@ -48,6 +48,15 @@ impl CursorCodec {
         ctx.sign()
     }
 
+    /// The codec over the key held in Secrets Manager under `secret_id` (through the cache).
+    pub async fn from_secret<S: crate::secrets::SecretSource>(
+        secrets: &crate::secrets::SecretCache<S>,
+        secret_id: &str,
+    ) -> Result<Self, crate::secrets::SecretError> {
+        let key = secrets.get(secret_id).await?;
+        Ok(Self::new(key.value.expose().as_bytes()))
+    }
+
     /// Encodes a `LastEvaluatedKey` bound to `scope`. Keys hold only S, N and B attributes.
     pub fn encode(&self, scope: &str, key: &HashMap<String, AttributeValue>) -> Result<String, InvalidCursor> {
         let mut map = Map::new();

@@ -280,13 +280,14 @@ async fn sqs_batches_report_only_the_bad_records() {
     };
     let mut out_of_range = reading("AB-123456", 30, 80);
     out_of_range["location"]["coordinates"] = json!([200.0, 0.0]);
+    let good_1 = reading("AB-123456", 40, 80).to_string();
     let event: SqsEvent = serde_json::from_value(json!({"Records": [
-        record("good-1", reading("AB-123456", 40, 80).to_string()),
+        record("good-1", good_1.clone()),
         record("not-json", "{oops".into()),
         record("good-2", reading("AB-123456", 20, 81).to_string()),
         record("bad-location", out_of_range.to_string()),
         record("unclaimed", reading("ZZ-000001", 20, 81).to_string()),
-        record("dup-of-good-1", reading("AB-123456", 40, 80).to_string()),
+        record("dup-of-good-1", good_1),
     ]}))
     .unwrap();
     let response = ingest::sqs(w.data.store(), event, Instant::now() + Duration::from_secs(10)).await;

@@ -129,8 +129,7 @@ impl<S: SecretSource> DataApp<S> {
     }
 
     async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
-        let key = self.secrets.get(&self.cursor_key_secret_id).await?;
-        Ok(CursorCodec::new(key.value.expose().as_bytes()))
+        Ok(CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
     }
 
     async fn claim(&self, req: &Request) -> Result<Response<Body>, ApiError> {

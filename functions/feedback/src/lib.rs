@@ -14,7 +14,9 @@ use petty_shared::audit::DynamoAudit;
 use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal};
 use petty_shared::collar::{Collar, CollarReader};
 use petty_shared::cursor::CursorCodec;
-use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, query_param, route_path};
+use petty_shared::http::{
+    ApiError, Handler, Invocation, json_body, json_response, query_param, query_time, route_path,
+};
 use petty_shared::jwt::Verifier;
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
@@ -68,16 +70,6 @@ fn view(v: &Verdict) -> serde_json::Value {
         "submitted_at": format_ms(v.submitted_at),
         "revisions": v.revisions,
     })
-}
-
-fn parse_time(req: &Request, name: &'static str, code: &'static str) -> Result<Option<i64>, ApiError> {
-    query_param(req, name)
-        .map(|raw| {
-            chrono::DateTime::parse_from_rfc3339(&raw)
-                .map(|t| t.timestamp_millis())
-                .map_err(|_| ApiError::bad_request(code, format!("{name} must be RFC 3339")))
-        })
-        .transpose()
 }
 
 impl<S: SecretSource> FeedbackApp<S> {
@@ -182,15 +174,14 @@ impl<S: SecretSource> FeedbackApp<S> {
     }
 
     async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
-        let key = self.secrets.get(&self.cursor_key_secret_id).await?;
-        Ok(CursorCodec::new(key.value.expose().as_bytes()))
+        Ok(CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.caller(req, "timeline:read").await?;
         let now = now_ms();
-        let to = parse_time(req, "to", "invalid_to")?.unwrap_or(now + DAY_MS);
-        let from = parse_time(req, "from", "invalid_from")?.unwrap_or(to - DEFAULT_WINDOW_MS);
+        let to = query_time(req, "to", "invalid_to")?.unwrap_or(now + DAY_MS);
+        let from = query_time(req, "from", "invalid_from")?.unwrap_or(to - DEFAULT_WINDOW_MS);
         if from >= to {
             return Err(ApiError::bad_request("invalid_window", "from must be before to"));
         }

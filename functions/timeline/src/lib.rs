@@ -24,7 +24,7 @@ use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal};
 use petty_shared::collar::{Collar, CollarReader};
 use petty_shared::cursor::CursorCodec;
 use petty_shared::dynamo::n;
-use petty_shared::http::{ApiError, Handler, Invocation, json_response, query_param, route_path};
+use petty_shared::http::{ApiError, Handler, Invocation, json_response, query_param, query_time, route_path};
 use petty_shared::jwt::Verifier;
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
@@ -73,23 +73,13 @@ pub struct TimelineQuery {
     asked: (String, String),
 }
 
-fn parse_time(req: &Request, name: &'static str, code: &'static str) -> Result<Option<i64>, ApiError> {
-    query_param(req, name)
-        .map(|raw| {
-            chrono::DateTime::parse_from_rfc3339(&raw)
-                .map(|t| t.timestamp_millis())
-                .map_err(|_| ApiError::bad_request(code, format!("{name} must be RFC 3339, e.g. 2025-08-18T14:30:00Z")))
-        })
-        .transpose()
-}
-
 impl TimelineQuery {
     /// Validates the query string at the edge, before any storage call.
     pub fn parse(req: &Request, now_ms: i64) -> Result<Self, ApiError> {
         let collar_id = query_param(req, "collar_id")
             .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
-        let to_ms = parse_time(req, "to", "invalid_to")?.unwrap_or(now_ms);
-        let from_ms = parse_time(req, "from", "invalid_from")?.unwrap_or(to_ms - DEFAULT_WINDOW_MS);
+        let to_ms = query_time(req, "to", "invalid_to")?.unwrap_or(now_ms);
+        let from_ms = query_time(req, "from", "invalid_from")?.unwrap_or(to_ms - DEFAULT_WINDOW_MS);
         if from_ms >= to_ms {
             return Err(ApiError::bad_request("invalid_window", "from must be before to"));
         }
@@ -228,8 +218,7 @@ impl<S: SecretSource> TimelineApp<S> {
     }
 
     async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
-        let key = self.secrets.get(&self.cursor_key_secret_id).await?;
-        Ok(CursorCodec::new(key.value.expose().as_bytes()))
+        Ok(CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
     }
 
     async fn timeline(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {

@@ -7,7 +7,7 @@ mod request;
 mod service;
 
 pub use error::ApiError;
-pub use request::{bearer_token, json_body, query_param, route_path, source_ip};
+pub use request::{bearer_token, json_body, query_param, query_time, route_path, source_ip};
 pub use service::{Cors, Handler, HttpService, Invocation, NotYetImplemented};
 
 use lambda_http::http::{StatusCode, header};

@@ -59,6 +59,17 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
 }
 
+/// A query-string time (RFC 3339) as Unix ms; a malformed one is a 400 with `code`.
+pub fn query_time(req: &Request, name: &str, code: &'static str) -> Result<Option<i64>, ApiError> {
+    query_param(req, name)
+        .map(|raw| {
+            chrono::DateTime::parse_from_rfc3339(&raw)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| ApiError::bad_request(code, format!("{name} must be RFC 3339, e.g. 2025-08-18T14:30:00Z")))
+        })
+        .transpose()
+}
+
 /// The route path without any stage prefix or trailing slash, for either payload version
 /// (REST v1 puts the stage in the URI; HTTP API named stages put it in `rawPath`).
 pub fn route_path(req: &Request) -> String {
