@@ -19,6 +19,44 @@ use crate::http::{ApiError, bearer_token, source_ip};
 use crate::jwt::{TokenType, Verifier};
 use crate::secrets::SecretSource;
 
+/// Authentication, the audit trail and cursors, wired the same way for every data function.
+pub struct DataRoutes<S> {
+    /// Bearer tokens and API keys.
+    pub auth: Authenticator<S, DynamoApiKeys, crate::audit::DynamoAudit>,
+    /// Where the function's own security events go.
+    pub audit: crate::audit::DynamoAudit,
+    secrets: std::sync::Arc<crate::secrets::SecretCache<S>>,
+    cursor_key_secret_id: String,
+}
+
+impl<S: SecretSource> DataRoutes<S> {
+    /// Wires them at cold start (the tables and key id come from [`crate::config::DataRouteConfig`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        common: &crate::config::CommonConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: std::sync::Arc<crate::secrets::SecretCache<S>>,
+        api_keys_table: &str,
+        audit_table: &str,
+        audit_retention_days: i64,
+        cursor_key_secret_id: &str,
+    ) -> Self {
+        let audit = crate::audit::DynamoAudit::new(dynamodb.clone(), audit_table, audit_retention_days);
+        let verifier = Verifier::new(secrets.clone(), common.public_keys_secret_id.clone(), &common.jwt_settings());
+        Self {
+            auth: Authenticator::new(verifier, Some(DynamoApiKeys::new(dynamodb, api_keys_table)), audit.clone()),
+            audit,
+            secrets,
+            cursor_key_secret_id: cursor_key_secret_id.to_owned(),
+        }
+    }
+
+    /// The pagination cursor codec, over the key from Secrets Manager (cached).
+    pub async fn cursor_codec(&self) -> Result<crate::cursor::CursorCodec, ApiError> {
+        Ok(crate::cursor::CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
+    }
+}
+
 /// Scopes a new account gets.
 pub const USER_SCOPES: &[&str] =
     &["collars:manage", "readings:read", "readings:write", "timeline:read", "feedback:write", "api-keys:manage"];

@@ -154,6 +154,30 @@ pub fn audit_retention_days(env: &Env) -> Result<i64, ConfigError> {
     Ok(days)
 }
 
+/// What every data function (collars, readings, timeline, feedback) needs for its callers:
+/// API keys (collars and integrations sign in with them), the audit trail and cursors.
+#[derive(Debug, Clone)]
+pub struct DataRouteConfig {
+    pub api_keys_table: String,
+    /// Per-user audit events (an API key's first use, collars claimed and released).
+    pub audit_table: String,
+    /// HMAC key for pagination cursors.
+    pub cursor_key_secret_id: String,
+    /// Days per-user audit events are kept.
+    pub audit_retention_days: i64,
+}
+
+impl FromEnv for DataRouteConfig {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            api_keys_table: env.required("API_KEYS_TABLE")?,
+            audit_table: env.required("AUDIT_TABLE")?,
+            cursor_key_secret_id: env.required("CURSOR_KEY_SECRET_ID")?,
+            audit_retention_days: audit_retention_days(env)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

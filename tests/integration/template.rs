@@ -331,6 +331,20 @@ const SHARED: &[Shared] = &[
         calls: &[("dynamodb:GetItem", "API_KEYS_TABLE"), ("dynamodb:UpdateItem", "API_KEYS_TABLE")],
     },
     Shared {
+        what: "API-key lookups of the data functions' Authenticator (DataRoutes)",
+        file: "shared/src/auth.rs",
+        used_if: "DataRoutes::new(",
+        constructor: Some(("DataRoutes::new(", 3)),
+        calls: &[("dynamodb:GetItem", "API_KEYS_TABLE"), ("dynamodb:UpdateItem", "API_KEYS_TABLE")],
+    },
+    Shared {
+        what: "audit events the data functions write (DataRoutes)",
+        file: "shared/src/audit.rs",
+        used_if: "DataRoutes::new(",
+        constructor: Some(("DataRoutes::new(", 4)),
+        calls: &[("dynamodb:PutItem", "AUDIT_TABLE")],
+    },
+    Shared {
         what: "audit events written (DynamoAudit::record)",
         file: "shared/src/audit.rs",
         used_if: "DynamoAudit::new(",
@@ -747,11 +761,17 @@ impl CodeScan<'_> {
         Ok(out)
     }
 
-    /// Every `*_SECRET_ID` the function's configuration reads (its own and the common one).
+    /// Every `*_SECRET_ID` the function's configuration reads: its own, and those of the
+    /// shared configuration types it uses (`CommonConfig` always).
     fn secret_ids(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        for s in self.krate.iter().chain(self.config) {
+        let uses =
+            |ty: &str| ty == "CommonConfig" || self.krate.iter().any(|s| find_word(&s.code, ty).next().is_some());
+        for (s, shared) in self.krate.iter().map(|s| (s, false)).chain(self.config.iter().map(|s| (s, true))) {
             for (i, _) in s.code.match_indices("_SECRET_ID\"") {
+                if shared && !Self::impl_type(&s.code, i).is_some_and(|ty| uses(&ty)) {
+                    continue;
+                }
                 let start = s.code[..i].rfind('"').unwrap() + 1;
                 out.insert(s.code[start..i + "_SECRET_ID".len()].to_owned());
             }

@@ -1,6 +1,6 @@
 //! The data processor's settings.
 
-use petty_shared::config::{CommonConfig, ConfigError, Env, FromEnv};
+use petty_shared::config::{CommonConfig, ConfigError, DataRouteConfig, Env, FromEnv};
 
 /// Tables, the cursor key and retention.
 #[derive(Debug, Clone)]
@@ -8,16 +8,10 @@ pub struct DataConfig {
     pub common: CommonConfig,
     pub collars_table: String,
     pub readings_table: String,
-    /// API keys, for collars posting their own readings.
-    pub api_keys_table: String,
-    /// Per-user audit events (API key first use, collar claimed/released).
-    pub audit_table: String,
-    /// HMAC key for pagination cursors.
-    pub cursor_key_secret_id: String,
+    /// API keys, the audit trail and cursors.
+    pub routes: DataRouteConfig,
     /// Days readings are kept (DynamoDB TTL).
     pub retention_days: i64,
-    /// Days per-user audit events are kept.
-    pub audit_retention_days: i64,
 }
 
 impl FromEnv for DataConfig {
@@ -33,11 +27,8 @@ impl FromEnv for DataConfig {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
-            api_keys_table: env.required("API_KEYS_TABLE")?,
-            audit_table: env.required("AUDIT_TABLE")?,
-            cursor_key_secret_id: env.required("CURSOR_KEY_SECRET_ID")?,
+            routes: DataRouteConfig::from_env(env)?,
             retention_days,
-            audit_retention_days: petty_shared::config::audit_retention_days(env)?,
         })
     }
 }

@@ -10,15 +10,13 @@ use std::sync::Arc;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use petty_shared::audit::{self, AuditEvent, DynamoAudit};
-use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal, PrincipalKind};
-use petty_shared::cursor::CursorCodec;
+use petty_shared::audit::{self, AuditEvent};
+use petty_shared::auth::{DataRoutes, Principal, PrincipalKind};
 use petty_shared::dynamo::StoreError;
 use petty_shared::http::{
     ApiError, Handler, Invocation, json_body, json_response, no_content, query_param, route_path, source_ip,
 };
 use petty_shared::ids::is_collar_id;
-use petty_shared::jwt::Verifier;
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use serde::{Deserialize, Serialize};
@@ -35,10 +33,7 @@ pub const SERVICE: &str = "data-processor";
 /// The data processor's handler.
 pub struct DataApp<S> {
     store: DataStore,
-    auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
-    audit: DynamoAudit,
-    secrets: Arc<SecretCache<S>>,
-    cursor_key_secret_id: String,
+    routes: DataRoutes<S>,
 }
 
 #[derive(Deserialize)]
@@ -95,18 +90,17 @@ fn now_s() -> i64 {
 impl<S: SecretSource> DataApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &DataConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
-        let settings = cfg.common.jwt_settings();
-        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
         Self {
-            auth: Authenticator::new(
-                Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
-                Some(DynamoApiKeys::new(dynamodb.clone(), cfg.api_keys_table.clone())),
-                audit.clone(),
+            routes: DataRoutes::new(
+                &cfg.common,
+                dynamodb.clone(),
+                secrets,
+                &cfg.routes.api_keys_table,
+                &cfg.routes.audit_table,
+                cfg.routes.audit_retention_days,
+                &cfg.routes.cursor_key_secret_id,
             ),
-            audit,
             store: DataStore::new(dynamodb, cfg),
-            secrets,
-            cursor_key_secret_id: cfg.cursor_key_secret_id.clone(),
         }
     }
 
@@ -120,16 +114,12 @@ impl<S: SecretSource> DataApp<S> {
     }
 
     async fn user(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
-        let principal = self.auth.authenticate(req).await?;
+        let principal = self.routes.auth.authenticate(req).await?;
         if principal.kind != PrincipalKind::User {
             return Err(ApiError::Forbidden("managing collars needs a user's token, not an API key".into()));
         }
         principal.require_scope(scope)?;
         Ok(principal)
-    }
-
-    async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
-        Ok(CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
     }
 
     async fn claim(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -161,7 +151,7 @@ impl<S: SecretSource> DataApp<S> {
         }
         let event = AuditEvent::now("collar_claimed", "success", Some(&principal.user_id), source_ip(req).as_deref())
             .with_detail(collar.collar_id.clone());
-        audit::emit(&self.audit, event).await;
+        audit::emit(&self.routes.audit, event).await;
         json_response(StatusCode::CREATED, &CollarView::from(&collar))
     }
 
@@ -175,7 +165,7 @@ impl<S: SecretSource> DataApp<S> {
                 .filter(|l| (1..=100).contains(l))
                 .ok_or_else(|| ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 100"))?,
         };
-        let codec = self.cursor_codec().await?;
+        let codec = self.routes.cursor_codec().await?;
         let scope = format!("collars:{}", principal.user_id);
         let start = query_param(req, "cursor").map(|c| codec.decode(&scope, &c)).transpose()?;
         let (collars, next) = self.store.collars_of(&principal.user_id, limit, start).await?;
@@ -228,12 +218,12 @@ impl<S: SecretSource> DataApp<S> {
         }
         let event = AuditEvent::now("collar_released", "success", Some(&principal.user_id), source_ip(req).as_deref())
             .with_detail(collar_id);
-        audit::emit(&self.audit, event).await;
+        audit::emit(&self.routes.audit, event).await;
         Ok(no_content())
     }
 
     async fn realtime(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let principal = self.auth.authenticate(req).await?;
+        let principal = self.routes.auth.authenticate(req).await?;
         principal.require_scope("readings:read")?;
         let collar_id = query_param(req, "collar_id")
             .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
@@ -264,7 +254,7 @@ impl<S: SecretSource> DataApp<S> {
     }
 
     async fn ingest(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let principal = self.auth.authenticate(req).await?;
+        let principal = self.routes.auth.authenticate(req).await?;
         principal.require_scope("readings:write")?;
         ingest::http(self, &principal, req, inv).await
     }

@@ -1,6 +1,6 @@
 //! The feedback function's settings.
 
-use petty_shared::config::{CommonConfig, ConfigError, Env, FromEnv};
+use petty_shared::config::{CommonConfig, ConfigError, DataRouteConfig, Env, FromEnv};
 
 /// Tables and the cursor key.
 #[derive(Debug, Clone)]
@@ -8,14 +8,8 @@ pub struct FeedbackConfig {
     pub common: CommonConfig,
     /// Collars: the ownership check.
     pub collars_table: String,
-    /// API keys (integrations authenticate with them too).
-    pub api_keys_table: String,
-    /// Per-user audit events (an API key's first use).
-    pub audit_table: String,
-    /// HMAC key for pagination cursors.
-    pub cursor_key_secret_id: String,
-    /// Days per-user audit events are kept.
-    pub audit_retention_days: i64,
+    /// API keys, the audit trail and cursors.
+    pub routes: DataRouteConfig,
     /// What the timeline showed per day: feedback is accepted only on those events.
     pub timeline_events_table: String,
     /// Feedback (current and history) and each pet's calibration.
@@ -27,10 +21,7 @@ impl FromEnv for FeedbackConfig {
         Ok(Self {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
-            api_keys_table: env.required("API_KEYS_TABLE")?,
-            audit_table: env.required("AUDIT_TABLE")?,
-            cursor_key_secret_id: env.required("CURSOR_KEY_SECRET_ID")?,
-            audit_retention_days: petty_shared::config::audit_retention_days(env)?,
+            routes: DataRouteConfig::from_env(env)?,
             timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
             feedback_table: env.required("FEEDBACK_TABLE")?,
         })

@@ -10,14 +10,11 @@ use std::sync::Arc;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use petty_shared::audit::DynamoAudit;
-use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal};
+use petty_shared::auth::{DataRoutes, Principal};
 use petty_shared::collar::{Collar, CollarReader};
-use petty_shared::cursor::CursorCodec;
 use petty_shared::http::{
     ApiError, Handler, Invocation, json_body, json_response, query_param, query_time, route_path,
 };
-use petty_shared::jwt::Verifier;
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use petty_timeline::domain::calibration::{self, Calibration};
@@ -43,9 +40,7 @@ pub const MAX_LIMIT: i32 = 100;
 pub struct FeedbackApp<S> {
     collars: CollarReader,
     store: FeedbackStore,
-    auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
-    secrets: Arc<SecretCache<S>>,
-    cursor_key_secret_id: String,
+    routes: DataRoutes<S>,
 }
 
 fn now_ms() -> i64 {
@@ -75,23 +70,23 @@ fn view(v: &Verdict) -> serde_json::Value {
 impl<S: SecretSource> FeedbackApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &FeedbackConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
-        let settings = cfg.common.jwt_settings();
-        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
         Self {
-            auth: Authenticator::new(
-                Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
-                Some(DynamoApiKeys::new(dynamodb.clone(), cfg.api_keys_table.clone())),
-                audit,
+            routes: DataRoutes::new(
+                &cfg.common,
+                dynamodb.clone(),
+                secrets,
+                &cfg.routes.api_keys_table,
+                &cfg.routes.audit_table,
+                cfg.routes.audit_retention_days,
+                &cfg.routes.cursor_key_secret_id,
             ),
             collars: CollarReader::new(dynamodb.clone(), cfg.collars_table.clone()),
             store: FeedbackStore::new(dynamodb, cfg.timeline_events_table.clone(), cfg.feedback_table.clone()),
-            secrets,
-            cursor_key_secret_id: cfg.cursor_key_secret_id.clone(),
         }
     }
 
     async fn caller(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
-        let principal = self.auth.authenticate(req).await?;
+        let principal = self.routes.auth.authenticate(req).await?;
         principal.require_scope(scope)?;
         Ok(principal)
     }
@@ -173,10 +168,6 @@ impl<S: SecretSource> FeedbackApp<S> {
         )
     }
 
-    async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
-        Ok(CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
-    }
-
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.caller(req, "timeline:read").await?;
         let now = now_ms();
@@ -194,7 +185,7 @@ impl<S: SecretSource> FeedbackApp<S> {
                 ApiError::bad_request("invalid_limit", format!("limit must be an integer from 1 to {MAX_LIMIT}"))
             })?,
         };
-        let codec = self.cursor_codec().await?;
+        let codec = self.routes.cursor_codec().await?;
         let collar = self.collar_of(req, &principal).await?;
         // Bound to the window as asked (a default window moves with the clock between pages).
         let asked = |name| query_param(req, name).unwrap_or_default();

@@ -1,6 +1,6 @@
 //! The timeline function's settings.
 
-use petty_shared::config::{CommonConfig, ConfigError, Env, FromEnv};
+use petty_shared::config::{CommonConfig, ConfigError, DataRouteConfig, Env, FromEnv};
 
 /// Tables and the cursor key.
 #[derive(Debug, Clone)]
@@ -10,14 +10,8 @@ pub struct TimelineConfig {
     pub collars_table: String,
     /// Readings, queried by collar and time.
     pub readings_table: String,
-    /// API keys, for integrations reading a collar's timeline.
-    pub api_keys_table: String,
-    /// Per-user audit events (an API key's first use).
-    pub audit_table: String,
-    /// HMAC key for pagination cursors.
-    pub cursor_key_secret_id: String,
-    /// Days per-user audit events are kept.
-    pub audit_retention_days: i64,
+    /// API keys, the audit trail and cursors.
+    pub routes: DataRouteConfig,
     /// What the timeline showed per day (feedback checks events against it).
     pub timeline_events_table: String,
     /// Owners' feedback and each pet's calibration.
@@ -30,10 +24,7 @@ impl FromEnv for TimelineConfig {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
-            api_keys_table: env.required("API_KEYS_TABLE")?,
-            audit_table: env.required("AUDIT_TABLE")?,
-            cursor_key_secret_id: env.required("CURSOR_KEY_SECRET_ID")?,
-            audit_retention_days: petty_shared::config::audit_retention_days(env)?,
+            routes: DataRouteConfig::from_env(env)?,
             timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
             feedback_table: env.required("FEEDBACK_TABLE")?,
         })

@@ -19,13 +19,10 @@ use std::time::Instant;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use petty_shared::audit::DynamoAudit;
-use petty_shared::auth::{Authenticator, DynamoApiKeys, Principal};
+use petty_shared::auth::{DataRoutes, Principal};
 use petty_shared::collar::{Collar, CollarReader};
-use petty_shared::cursor::CursorCodec;
 use petty_shared::dynamo::n;
 use petty_shared::http::{ApiError, Handler, Invocation, json_response, query_param, query_time, route_path};
-use petty_shared::jwt::Verifier;
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use serde::Serialize;
@@ -54,9 +51,7 @@ pub struct TimelineApp<S> {
     collars: CollarReader,
     readings: ReadingReader,
     feedback: FeedbackLoop,
-    auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
-    secrets: Arc<SecretCache<S>>,
-    cursor_key_secret_id: String,
+    routes: DataRoutes<S>,
     thresholds: Thresholds,
 }
 
@@ -142,25 +137,25 @@ fn now_ms() -> i64 {
 impl<S: SecretSource> TimelineApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &TimelineConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
-        let settings = cfg.common.jwt_settings();
-        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
         Self {
-            auth: Authenticator::new(
-                Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings),
-                Some(DynamoApiKeys::new(dynamodb.clone(), cfg.api_keys_table.clone())),
-                audit,
+            routes: DataRoutes::new(
+                &cfg.common,
+                dynamodb.clone(),
+                secrets,
+                &cfg.routes.api_keys_table,
+                &cfg.routes.audit_table,
+                cfg.routes.audit_retention_days,
+                &cfg.routes.cursor_key_secret_id,
             ),
             collars: CollarReader::new(dynamodb.clone(), cfg.collars_table.clone()),
             readings: ReadingReader::new(dynamodb.clone(), cfg.readings_table.clone()),
             feedback: FeedbackLoop::new(dynamodb, cfg.timeline_events_table.clone(), cfg.feedback_table.clone()),
-            secrets,
-            cursor_key_secret_id: cfg.cursor_key_secret_id.clone(),
             thresholds: Thresholds::default(),
         }
     }
 
     async fn reader(&self, req: &Request) -> Result<Principal, ApiError> {
-        let principal = self.auth.authenticate(req).await?;
+        let principal = self.routes.auth.authenticate(req).await?;
         principal.require_scope("timeline:read")?;
         Ok(principal)
     }
@@ -217,14 +212,10 @@ impl<S: SecretSource> TimelineApp<S> {
         Ok(Analysis { episodes, data_points, elapsed_ms, feedback, calibrated_by: calibration.because })
     }
 
-    async fn cursor_codec(&self) -> Result<CursorCodec, ApiError> {
-        Ok(CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
-    }
-
     async fn timeline(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.reader(req).await?;
         let q = TimelineQuery::parse(req, now_ms())?;
-        let codec = self.cursor_codec().await?;
+        let codec = self.routes.cursor_codec().await?;
         let scope = q.cursor_scope();
         let after = match q.cursor.as_deref() {
             None => None,
