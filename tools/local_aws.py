@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Local AWS for Petty: seed moto from template.yaml and write the functions' environment.
 
-    local_aws.py seed --endpoint URL [--stage dev] [--env-file .dev.env]
+    local_aws.py seed --endpoint URL [--stage dev] [--env-file .dev.env] [--function-endpoint URL]
 
 Reads every AWS::DynamoDB::Table and AWS::SecretsManager::Secret that template.yaml declares
 and creates it in moto (idempotently), generating a fresh RSA key set for the JWT secrets.
@@ -209,7 +209,8 @@ def seed(args) -> None:
     names = create_secrets(template, resolve, args.endpoint)
     env = function_env(template, resolve)
     env.update({
-        "AWS_ENDPOINT_URL": args.endpoint,
+        # The functions may reach moto through tools/fault_proxy.py (--function-endpoint).
+        "AWS_ENDPOINT_URL": args.function_endpoint or args.endpoint,
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
@@ -248,6 +249,7 @@ def main() -> None:
     s = sub.add_parser("seed", help="create the template's tables and secrets in moto")
     s.add_argument("--endpoint", required=True)
     s.add_argument("--stage", default="dev")
+    s.add_argument("--function-endpoint", help="AWS endpoint written for the functions (default: --endpoint)")
     s.add_argument("--template", default=str(ROOT / "template.yaml"))
     s.add_argument("--env-file")
     s.set_defaults(func=seed)

@@ -1,0 +1,74 @@
+# The local stack as `make dev` runs it, for the tests that drive the system from outside:
+# moto, tools/fault_proxy.py in front of it (pass-through until a test injects a fault), a
+# fresh stage seeded from template.yaml, and every function behind one HTTP endpoint through
+# `cargo lambda watch`. Sourced, not run; needs tools/lib.sh.
+#
+#   stack_up NAME      starts it (reusing moto at AWS_ENDPOINT_URL when set) and exports:
+#     PETTY_API_URL      the HTTP endpoint (http://127.0.0.1:PORT)
+#     PETTY_MOTO_URL     moto itself (for checks that bypass the functions)
+#     PETTY_FAULT_URL    the fault proxy's control API
+#     PETTY_STACK_ENV    the functions' KEY=VALUE environment (table names, secret ids)
+#     PETTY_STACK_STAGE  the stage name (secrets petty/<stage>/...)
+#   stack_down         stops what stack_up started, by pid (safe to call twice)
+# shellcheck shell=bash
+
+stack_up() {
+  local name=$1
+  mkdir -p "$ROOT/target"
+  if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
+    local moto_port; moto_port=$(free_port)
+    start_moto "$moto_port" "$ROOT/target/moto-$name.log"
+    STACK_MOTO_PID=$MOTO_PID
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  fi
+  export AWS_REGION=${AWS_REGION:-us-east-1} AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} \
+    AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+  export PETTY_MOTO_URL=$AWS_ENDPOINT_URL
+
+  local proxy_port control_port
+  proxy_port=$(free_port); control_port=$(free_port)
+  "$VENV/bin/python" "$ROOT/tools/fault_proxy.py" --port "$proxy_port" --upstream "$PETTY_MOTO_URL" \
+    --control-port "$control_port" >"$ROOT/target/proxy-$name.log" 2>&1 &
+  STACK_PROXY_PID=$!
+  export PETTY_FAULT_URL="http://127.0.0.1:$control_port"
+
+  export PETTY_STACK_STAGE="$name$(date +%s)$$"
+  export PETTY_STACK_ENV="$ROOT/target/stack-$PETTY_STACK_STAGE.env"
+  "$VENV/bin/python" "$ROOT/tools/local_aws.py" seed --endpoint "$PETTY_MOTO_URL" --stage "$PETTY_STACK_STAGE" \
+    --function-endpoint "http://127.0.0.1:$proxy_port" --env-file "$PETTY_STACK_ENV" >/dev/null
+
+  # Built first, exactly as `cargo lambda watch` builds them (`cargo build --bin X`), so no
+  # request waits on a compile.
+  local fn
+  for fn in auth data-processor timeline feedback health; do cargo build --quiet --bin "petty-$fn"; done
+
+  local api_port; api_port=$(free_port)
+  STACK_WATCH_LOG="$ROOT/target/watch-$name.log"
+  "$VENV/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$api_port" --env-file "$PETTY_STACK_ENV" \
+    --ignore-changes >"$STACK_WATCH_LOG" 2>&1 &
+  STACK_WATCH_PID=$!
+  export PETTY_API_URL="http://127.0.0.1:$api_port"
+  local _
+  for _ in $(seq 1 300); do
+    if "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/v1/health", timeout=2)' \
+      "$PETTY_API_URL" 2>/dev/null; then
+      echo "stack $name: API $PETTY_API_URL, moto $PETTY_MOTO_URL via proxy :$proxy_port, stage $PETTY_STACK_STAGE"
+      return 0
+    fi
+    kill -0 "$STACK_WATCH_PID" 2>/dev/null || { cat "$STACK_WATCH_LOG" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "stack $name: the API did not answer on $PETTY_API_URL; log: $STACK_WATCH_LOG" >&2
+  return 1
+}
+
+stack_down() {
+  if [ -n "${STACK_WATCH_PID:-}" ]; then
+    kill -INT "$STACK_WATCH_PID" 2>/dev/null && sleep 0.5
+    stop_pid "$STACK_WATCH_PID"
+  fi
+  stop_pid "${STACK_PROXY_PID:-}"
+  stop_pid "${STACK_MOTO_PID:-}"
+  rm -f "${PETTY_STACK_ENV:-}"
+  STACK_WATCH_PID="" STACK_PROXY_PID="" STACK_MOTO_PID=""
+}
