@@ -4,6 +4,7 @@
 mod auth;
 mod data;
 mod dynamo;
+mod e2e;
 mod feedback;
 mod health;
 mod http;

@@ -1,0 +1,224 @@
+//! The owner's journey against the running local stack (`make dev`'s: moto, every function
+//! behind `cargo lambda watch`), over HTTP as an app meets it. Ignored in the plain test run:
+//! `tools/e2e.sh` starts a stack and runs these with `--run-ignored only`.
+
+use std::time::Duration;
+
+use petty_timeline::domain::Sample;
+use petty_timeline::domain::segment::{DAY_MS, day_floor, normalize};
+use petty_timeline::format_ms;
+use petty_timeline::simulator::{profiles, reading_json, simulate_day};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The stack `tools/stack.sh` started: its HTTP endpoint and the functions' environment.
+struct LocalStack {
+    api: String,
+    env: petty_shared::Env,
+    http: reqwest::Client,
+}
+
+/// Who calls: nobody, a bearer token or a collar's API key.
+#[derive(Clone)]
+enum Caller {
+    Anonymous,
+    Bearer(String),
+    ApiKey(String),
+}
+
+impl LocalStack {
+    fn from_env() -> Self {
+        let api = std::env::var("PETTY_API_URL").expect("PETTY_API_URL: run through tools/e2e.sh (make e2e)");
+        let env_file = std::env::var("PETTY_STACK_ENV").expect("PETTY_STACK_ENV: run through tools/e2e.sh");
+        let text = std::fs::read_to_string(env_file).unwrap();
+        let pairs = text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+        Self { api, env: petty_shared::Env::from_pairs(pairs), http }
+    }
+
+    /// One request; returns the status and the JSON body (Null when empty). Every error
+    /// answer must carry a request id, whatever the route.
+    async fn call(&self, method: &str, path: &str, who: &Caller, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.api));
+        req = match who {
+            Caller::Anonymous => req,
+            Caller::Bearer(token) => req.bearer_auth(token),
+            Caller::ApiKey(key) => req.header("x-api-key", key),
+        };
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).expect(&text) };
+        if status.is_client_error() || status.is_server_error() {
+            assert!(value["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{method} {path}: {value}");
+            assert!(value["error"]["code"].is_string(), "{method} {path}: {value}");
+        }
+        (status, value)
+    }
+
+    async fn register_and_login(&self, email: &str) -> (Caller, String) {
+        let creds = json!({"email": email, "password": petty_tests::apps::PASSWORD});
+        let registration = json!({"email": email, "password": petty_tests::apps::PASSWORD, "name": "E2E"});
+        let (status, reply) = self.call("POST", "/v1/auth/register", &Caller::Anonymous, Some(registration)).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        let (status, tokens) = self.call("POST", "/v1/auth/login", &Caller::Anonymous, Some(creds)).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let access = Caller::Bearer(tokens["access_token"].as_str().unwrap().to_owned());
+        (access, tokens["refresh_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Moves a claim back in time in moto, as if made then, so past simulated hours count
+    /// (the API never lets a client backdate a claim).
+    async fn backdate_claim(&self, collar: &str, claimed_at_ms: i64) {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(std::env::var("PETTY_MOTO_URL").unwrap())
+            .load()
+            .await;
+        petty_shared::aws::dynamodb(&sdk)
+            .update_item()
+            .table_name(self.env.required("COLLARS_TABLE").unwrap())
+            .key("collar_id", aws_sdk_dynamodb::types::AttributeValue::S(collar.to_owned()))
+            .update_expression("SET created_at = :t")
+            .expression_attribute_values(
+                ":t",
+                aws_sdk_dynamodb::types::AttributeValue::N(
+                    (claimed_at_ms / 1000 + petty_shared::collar::CLOCK_SKEW_S).to_string(),
+                ),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Every data route, with the owner's ids wherever the route takes one.
+fn data_routes(collar: &str, event_id: &str, key_id: &str) -> Vec<(&'static str, String, Option<Value>)> {
+    let reading = reading_json(
+        collar,
+        &Sample { ts_ms: chrono::Utc::now().timestamp_millis(), heart_rate: 80, activity: 0, lat: 40.0, lon: -74.0 },
+    );
+    vec![
+        ("GET", format!("/v1/collars/{collar}"), None),
+        ("PATCH", format!("/v1/collars/{collar}"), Some(json!({"pet": {"name": "Mine now"}}))),
+        ("DELETE", format!("/v1/collars/{collar}"), None),
+        ("GET", format!("/v1/realtime?collar_id={collar}"), None),
+        ("POST", "/v1/ingest".to_owned(), Some(json!({"readings": [reading]}))),
+        ("GET", format!("/v1/pet-timeline?collar_id={collar}"), None),
+        ("GET", format!("/v1/pet-plan?collar_id={collar}"), None),
+        ("POST", "/v1/submit-feedback".to_owned(), Some(json!({"event_id": event_id, "user_feedback": "correct"}))),
+        ("GET", format!("/v1/feedback?collar_id={collar}"), None),
+        ("GET", format!("/v1/feedback/summary?collar_id={collar}"), None),
+        ("DELETE", format!("/v1/api-keys/{key_id}"), None),
+    ]
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: tools/e2e.sh (make e2e)"]
+async fn an_owner_from_registration_to_logout_against_the_local_stack() {
+    let stack = LocalStack::from_env();
+    let suffix = petty_tests::unique("e").to_lowercase();
+    let collar = format!("EE-{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
+    let (jo, refresh) = stack.register_and_login(&format!("jo-{suffix}@example.com")).await;
+
+    // Claim the collar (moved back two days: yesterday's simulated day is Jo's) and a key for it.
+    let pet = json!({"name": "Biscuit", "species": "dog", "weight_kg": 18.0, "breed": "Beagle"});
+    let (status, claimed) =
+        stack.call("POST", "/v1/collars", &jo, Some(json!({"collar_id": collar, "pet": pet}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{claimed}");
+    let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
+    stack.backdate_claim(&collar, yesterday - DAY_MS).await;
+    let scopes = json!({"name": "collar", "scopes": ["readings:write", "readings:read"], "collar_ids": [collar]});
+    let (status, key) = stack.call("POST", "/v1/api-keys", &jo, Some(scopes)).await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let collar_key = Caller::ApiKey(key["api_key"].as_str().unwrap().to_owned());
+    let key_id = key["key_id"].as_str().unwrap().to_owned();
+
+    // The collar sends its simulated day through the key, duplicates and out-of-order included;
+    // every distinct reading is accepted once, and the resend of a batch is all duplicates.
+    let day = simulate_day(&profiles()[0], 23, yesterday);
+    let mut distinct = day.delivered.clone();
+    normalize(&mut distinct);
+    let (mut accepted, mut duplicates) = (0, 0);
+    for chunk in day.delivered.chunks(500) {
+        let body = json!({"readings": chunk.iter().map(|r| reading_json(&collar, r)).collect::<Vec<_>>()});
+        let (status, report) = stack.call("POST", "/v1/ingest", &collar_key, Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["rejected"], json!([]), "{report}");
+        accepted += report["accepted"].as_u64().unwrap();
+        duplicates += report["duplicates"].as_u64().unwrap();
+    }
+    assert_eq!(accepted as usize, distinct.len());
+    assert_eq!((accepted + duplicates) as usize, day.delivered.len());
+    let resend = json!({"readings": day.delivered[..50].iter().map(|r| reading_json(&collar, r)).collect::<Vec<_>>()});
+    let (status, report) = stack.call("POST", "/v1/ingest", &collar_key, Some(resend)).await;
+    assert_eq!((status, report["accepted"].as_u64(), report["duplicates"].as_u64()), (StatusCode::OK, Some(0), Some(50)));
+
+    // Realtime: the day's last reading.
+    let (status, latest) = stack.call("GET", &format!("/v1/realtime?collar_id={collar}"), &collar_key, None).await;
+    assert_eq!(status, StatusCode::OK, "{latest}");
+    let last = format_ms(distinct.last().unwrap().ts_ms);
+    assert_eq!(latest["timestamp"].as_str().map(|t| &t[..19]), Some(&last[..19]), "{latest}");
+
+    // Timeline of the morning: the pure computation's episodes, with their ids.
+    let window = format!("collar_id={collar}&from={}&to={}", format_ms(yesterday), format_ms(yesterday + 6 * 3_600_000));
+    let (status, timeline) = stack.call("GET", &format!("/v1/pet-timeline?{window}"), &jo, None).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    let events = timeline["timeline"].as_array().unwrap();
+    assert!(events.len() >= 3, "{timeline}");
+    assert!(events.iter().all(|e| e["event_id"].as_str().unwrap().starts_with(&format!("{collar}."))));
+
+    // Feedback on two events, then the summary and the timeline show it.
+    let (first, second) = (events[0]["event_id"].as_str().unwrap(), events[1]["event_id"].as_str().unwrap());
+    let corrected = if events[1]["behavior"] == "rest" { "deep_sleep" } else { "rest" };
+    let verdicts = [
+        json!({"event_id": first, "user_feedback": "correct"}),
+        json!({"event_id": second, "user_feedback": "incorrect", "corrected_behavior": corrected}),
+    ];
+    for body in verdicts {
+        let (status, receipt) = stack.call("POST", "/v1/submit-feedback", &jo, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    }
+    let (status, summary) = stack.call("GET", &format!("/v1/feedback/summary?collar_id={collar}"), &jo, None).await;
+    assert_eq!(
+        (status, summary["feedback_count"].as_u64(), summary["correct_share"].as_f64()),
+        (StatusCode::OK, Some(2), Some(0.5)),
+        "{summary}"
+    );
+    let (status, plan) = stack.call("GET", &format!("/v1/pet-plan?collar_id={collar}"), &jo, None).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    let rer = plan["nutrition_plan"]["resting_energy_requirement"]["value"].as_f64();
+    assert_eq!(rer, Some((70.0 * 18f64.powf(0.75)).round()), "RER of an 18 kg dog: {plan}");
+
+    // A second owner: every route with Jo's ids is a 404, never a 200 or a 500, and Jo's
+    // data is unchanged afterwards.
+    let (stranger, _) = stack.register_and_login(&format!("stranger-{suffix}@example.com")).await;
+    for (method, path, body) in data_routes(&collar, first, &key_id) {
+        let (status, reply) = stack.call(method, &path, &stranger, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {reply}");
+    }
+    let (status, theirs) = stack.call("GET", "/v1/collars", &stranger, None).await;
+    assert_eq!((status, theirs["collars"].clone()), (StatusCode::OK, json!([])));
+    let (status, still) = stack.call("GET", &format!("/v1/collars/{collar}"), &jo, None).await;
+    assert_eq!((status, still["pet"]["name"].as_str()), (StatusCode::OK, Some("Biscuit")), "{still}");
+    let (status, keys) = stack.call("GET", "/v1/api-keys", &jo, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = keys.as_array().or(keys["api_keys"].as_array()).cloned().unwrap_or_default();
+    assert!(listed.iter().any(|k| k["key_id"] == json!(key_id) && k["revoked"] != json!(true)), "{keys}");
+
+    // Refresh, log out: the old tokens are refused, access and refresh alike.
+    let (status, renewed) =
+        stack.call("POST", "/v1/auth/refresh", &Caller::Anonymous, Some(json!({"refresh_token": refresh}))).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    let jo2 = Caller::Bearer(renewed["access_token"].as_str().unwrap().to_owned());
+    assert_eq!(stack.call("POST", "/v1/auth/logout", &jo2, None).await.0, StatusCode::NO_CONTENT);
+    for token in [json!(refresh), renewed["refresh_token"].clone()] {
+        let (status, _) =
+            stack.call("POST", "/v1/auth/refresh", &Caller::Anonymous, Some(json!({"refresh_token": token}))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(stack.call("GET", "/v1/auth/me", &jo, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(stack.call("GET", "/v1/auth/me", &jo2, None).await.0, StatusCode::UNAUTHORIZED);
+}
