@@ -21,7 +21,7 @@ pub mod secrets;
 pub mod xray;
 
 pub use config::{CommonConfig, ConfigError, Env, FromEnv};
-pub use http::{ApiError, Handler, HttpService, Invocation};
+pub use http::{ApiError, Handler, HttpService, Invocation, serve_event};
 
 /// Reads the log level, installs the JSON logger, then loads the function's configuration.
 ///

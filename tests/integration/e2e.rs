@@ -154,7 +154,10 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
     assert_eq!((accepted + duplicates) as usize, day.delivered.len());
     let resend = json!({"readings": day.delivered[..50].iter().map(|r| reading_json(&collar, r)).collect::<Vec<_>>()});
     let (status, report) = stack.call("POST", "/v1/ingest", &collar_key, Some(resend)).await;
-    assert_eq!((status, report["accepted"].as_u64(), report["duplicates"].as_u64()), (StatusCode::OK, Some(0), Some(50)));
+    assert_eq!(
+        (status, report["accepted"].as_u64(), report["duplicates"].as_u64()),
+        (StatusCode::OK, Some(0), Some(50))
+    );
 
     // Realtime: the day's last reading.
     let (status, latest) = stack.call("GET", &format!("/v1/realtime?collar_id={collar}"), &collar_key, None).await;
@@ -163,7 +166,8 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
     assert_eq!(latest["timestamp"].as_str().map(|t| &t[..19]), Some(&last[..19]), "{latest}");
 
     // Timeline of the morning: the pure computation's episodes, with their ids.
-    let window = format!("collar_id={collar}&from={}&to={}", format_ms(yesterday), format_ms(yesterday + 6 * 3_600_000));
+    let window =
+        format!("collar_id={collar}&from={}&to={}", format_ms(yesterday), format_ms(yesterday + 6 * 3_600_000));
     let (status, timeline) = stack.call("GET", &format!("/v1/pet-timeline?{window}"), &jo, None).await;
     assert_eq!(status, StatusCode::OK, "{timeline}");
     let events = timeline["timeline"].as_array().unwrap();

@@ -1,8 +1,8 @@
 //! Cold start: configuration, SDK clients and the handler are built once; then the runtime loop.
 
-use lambda_http::{Error, run, service_fn};
+use lambda_http::{Error, LambdaEvent, lambda_runtime, service_fn};
 use petty_auth::{AuthApp, AuthConfig, SERVICE};
-use petty_shared::HttpService;
+use petty_shared::{HttpService, serve_event};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -11,5 +11,9 @@ async fn main() -> Result<(), Error> {
     let cache = petty_shared::aws::secret_cache(&sdk, cfg.common.secret_ttl);
     let app = AuthApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache);
     let http = HttpService::from_config(SERVICE, &cfg.common);
-    run(service_fn(|req| http.handle(&app, req))).await
+    let (app, http) = (&app, &http);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        serve_event(http, app, event.payload, event.context)
+    }))
+    .await
 }

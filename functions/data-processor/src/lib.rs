@@ -273,7 +273,6 @@ pub async fn dispatch<S: SecretSource>(
     payload: serde_json::Value,
     context: lambda_http::Context,
 ) -> Result<serde_json::Value, lambda_http::Error> {
-    use lambda_http::Service;
     if is_sqs(&payload) {
         let batch: ingest::SqsEvent = serde_json::from_value(payload)?;
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
@@ -292,10 +291,7 @@ pub async fn dispatch<S: SecretSource>(
         });
         return Ok(serde_json::to_value(response)?);
     }
-    let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
-    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|req| http.handle(app, req)));
-    let response = adapter.call(lambda_http::LambdaEvent::new(request, context)).await?;
-    Ok(serde_json::to_value(response)?)
+    petty_shared::serve_event(http, app, payload, context).await
 }
 
 impl<S: SecretSource> Handler for DataApp<S> {

@@ -3,10 +3,14 @@
 //! one EMF flush and one X-Ray scope per invocation.
 
 mod error;
+mod event;
+#[cfg(test)]
+mod properties;
 mod request;
 mod service;
 
 pub use error::ApiError;
+pub use event::serve_event;
 pub use request::{bearer_token, json_body, query_param, query_time, route_path, source_ip};
 pub use service::{Cors, Handler, HttpService, Invocation, NotYetImplemented};
 
