@@ -328,3 +328,64 @@ fn signer_rejects_bad_sets_and_hides_keys() {
     let shown = format!("{signer:?}");
     assert!(shown.contains("k1") && !shown.contains("PRIVATE"), "{shown}");
 }
+
+/// Fuzzing token verification on stable Rust: nothing but an untouched token signed by a
+/// listed key, with every claim in bounds, is ever accepted.
+mod properties {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One key pair per test binary: RSA generation is too slow for every case.
+    static FIXTURE: LazyLock<Fixture> = LazyLock::new(fixture);
+
+    fn verify(token: &str) -> Result<Claims, JwtError> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(FIXTURE.verifier.verify(token, TokenType::Access))
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_is_never_a_token(text in ".{0,400}", segments in prop::collection::vec("[A-Za-z0-9_-]{0,120}", 1..5)) {
+            prop_assert!(verify(&text).is_err());
+            prop_assert!(verify(&segments.join(".")).is_err());
+        }
+
+        #[test]
+        fn any_edit_to_a_signed_token_is_refused(at in any::<prop::sample::Index>(), with in "[A-Za-z0-9_.=-]") {
+            let token = FIXTURE.signer.sign(&claims(TokenType::Access)).unwrap();
+            let at = at.index(token.len());
+            let mut edited = token.clone();
+            edited.replace_range(at..at + 1, &with);
+            prop_assume!(edited != token);
+            prop_assert!(verify(&edited).is_err(), "accepted an edit at {} of {}", at, token.len());
+        }
+
+        #[test]
+        fn claims_are_accepted_exactly_when_in_bounds(
+            exp_s in -3_600i64..3_600,
+            nbf_s in -3_600i64..3_600,
+            iat_s in -3_600i64..3_600,
+            right_iss in any::<bool>(),
+            right_aud in any::<bool>(),
+            access in any::<bool>(),
+        ) {
+            // Away from the leeway's edges, where a second of test time could flip the answer.
+            let leeway = LEEWAY_SECONDS as i64;
+            for offset in [exp_s, nbf_s, iat_s] {
+                prop_assume!((offset.abs() - leeway).abs() > 5);
+            }
+            let t = now();
+            let mut c = claims(if access { TokenType::Access } else { TokenType::Refresh });
+            (c.exp, c.nbf, c.iat) = (t + exp_s, t + nbf_s, t + iat_s);
+            if !right_iss { c.iss = "https://evil.example".into(); }
+            if !right_aud { c.aud = "someone-else".into(); }
+            let token = FIXTURE.signer.sign(&c).unwrap();
+            let valid = exp_s > -leeway && nbf_s < leeway && iat_s < leeway && right_iss && right_aud && access;
+            prop_assert_eq!(verify(&token).is_ok(), valid, "exp {} nbf {} iat {} iss {} aud {} access {}",
+                exp_s, nbf_s, iat_s, right_iss, right_aud, access);
+        }
+    }
+}
