@@ -13,7 +13,7 @@ SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
 .PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz clean \
-        lint-template template-tools sam-build deploy cli cli-journey
+        lint-template template-tools sam-build deploy cli cli-journey e2e
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ template-tools: ## Install sam-cli + cfn-lint (.venv-sam) and checkov (.venv-che
 cli: ## Build the `petty` CLI (target/debug/petty); `cargo install --path clients/petty-cli` installs it
 	cargo build -p petty-cli
 	@echo "target/debug/petty: try \`target/debug/petty --help\`"
+
+e2e: venv ## The owner's journey over HTTP against a fresh local stack (tests/integration/e2e.rs)
+	tools/e2e.sh
 
 cli-journey: venv ## The CLI's whole journey against a fresh local stack (moto + cargo lambda watch)
 	tools/cli_journey.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The `petty` CLI's whole journey against the real function binaries: a fresh stage seeded in
-# moto, `cargo lambda watch` serving every function on a free port, then register, login,
+# The `petty` CLI's whole journey against the real function binaries on a fresh local stack
+# (tools/stack.sh: a stage seeded in moto, every function behind `cargo lambda watch`): register, login,
 # collars, API keys, ingest (JSONL and CSV), simulate, realtime --watch, timeline, feedback,
 # plan, health, a forced token refresh and logout, each checked for its exit code and output.
 # A step of `make test` (moto already running: AWS_ENDPOINT_URL); alone (`make cli-journey`)
@@ -11,37 +11,19 @@ cd "$ROOT"
 mkdir -p target
 started=$(date +%s)
 
+source "$ROOT/tools/stack.sh"
 work=$(mktemp -d)
 cleanup() {
-  [ -n "${WATCH_PID:-}" ] && kill -INT "$WATCH_PID" 2>/dev/null && sleep 0.5
-  stop_pid "${WATCH_PID:-}"
-  stop_pid "${OWN_MOTO_PID:-}"
-  rm -rf "$work" "${env_file:-}"
+  stack_down
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
-if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-  moto_port=$(free_port)
-  start_moto "$moto_port" target/moto-cli.log
-  OWN_MOTO_PID=$MOTO_PID
-  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
-  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-fi
-stage="cli$(date +%s)$$"
-env_file="target/cli-$stage.env"
-"$VENV/bin/python" tools/local_aws.py seed --endpoint "$AWS_ENDPOINT_URL" --stage "$stage" --env-file "$env_file" >/dev/null
-collars_table=$(sed -n 's/^COLLARS_TABLE=//p' "$env_file")
-
-# Built first, as `cargo lambda watch` builds them (`cargo build --bin X`), so no request waits.
-for fn in auth data-processor timeline feedback health; do cargo build --quiet --bin "petty-$fn"; done
+stack_up cli
+collars_table=$(sed -n 's/^COLLARS_TABLE=//p' "$PETTY_STACK_ENV")
 cargo build --quiet -p petty-cli
 PETTY="$ROOT/target/debug/petty"
-
-port=$(free_port)
-"$VENV/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$port" --env-file "$env_file" --ignore-changes \
-  >target/cli-watch.log 2>&1 &
-WATCH_PID=$!
-export PETTY_API_URL="http://127.0.0.1:$port" PETTY_CONFIG_DIR="$work/config" PETTY_PASSWORD="correct horse battery staple"
+export PETTY_CONFIG_DIR="$work/config" PETTY_PASSWORD="correct horse battery staple"
 unset PETTY_API_KEY
 
 passed=0
@@ -53,7 +35,7 @@ expect() {
   out=$(cat "$work/out"); err=$(cat "$work/err")
   if [ "$got" != "$want" ]; then
     echo "FAIL petty $*: exit $got, expected $want" >&2
-    echo "--- stdout"; echo "$out"; echo "--- stderr"; echo "$err"; echo "function logs: target/cli-watch.log" >&2
+    echo "--- stdout"; echo "$out"; echo "--- stderr"; echo "$err"; echo "function logs: $STACK_WATCH_LOG" >&2
     exit 1
   fi
   passed=$((passed + 1))
@@ -64,11 +46,6 @@ has() {
 }
 json() { "$VENV/bin/python" -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$out"; }
 
-for _ in $(seq 1 150); do
-  "$PETTY" health >/dev/null 2>&1 && break
-  kill -0 "$WATCH_PID" 2>/dev/null || { cat target/cli-watch.log >&2; exit 1; }
-  sleep 0.2
-done
 expect 0 health; has "ok"
 expect 0 health --ready; has "ready"
 
@@ -83,7 +60,7 @@ expect 0 whoami --json; [ "$(json 'd["email"]')" = cli@example.com ]
 
 # Collars (the claim moved a day back in moto, as if made yesterday, so simulated past hours are the owner's)
 expect 0 collars add SM-000001 --name Biscuit --species dog --weight-kg 18 --breed Beagle; has "collar SM-000001 is yours"
-"$VENV/bin/python" - "$AWS_ENDPOINT_URL" "$collars_table" <<'PY'
+"$VENV/bin/python" - "$PETTY_MOTO_URL" "$collars_table" <<'PY'
 import sys, time, boto3
 ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
                    aws_access_key_id="test", aws_secret_access_key="test")

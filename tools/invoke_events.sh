@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every sample event of events/expected.tsv through the real function binaries: a fresh stage
-# seeded in moto, `cargo lambda watch` serving the functions, `cargo lambda invoke` per event,
+# Every sample event of events/expected.tsv through the real function binaries: a fresh local
+# stack (tools/stack.sh: a stage seeded in moto, `cargo lambda watch`), `cargo lambda invoke` per event,
 # and the response's status checked against the table (SQS events: every record reported in
 # batchItemFailures). A step of `make test` (moto already running: AWS_ENDPOINT_URL); alone it
 # starts and stops its own moto. Stops what it started by pid, even on failure.
@@ -9,38 +9,11 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 mkdir -p target
 
-cleanup() {
-  [ -n "${WATCH_PID:-}" ] && kill -INT "$WATCH_PID" 2>/dev/null && sleep 0.5
-  stop_pid "${WATCH_PID:-}"
-  stop_pid "${OWN_MOTO_PID:-}"
-}
-trap cleanup EXIT
-
-if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
-  moto_port=$(free_port)
-  start_moto "$moto_port" target/moto-invoke.log
-  OWN_MOTO_PID=$MOTO_PID
-  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
-fi
-stage="inv$(date +%s)$$"
-env_file="target/invoke-$stage.env"
-"$VENV/bin/python" tools/local_aws.py seed --endpoint "$AWS_ENDPOINT_URL" --stage "$stage" --env-file "$env_file" >/dev/null
-
-# Build each function first, exactly as `cargo lambda watch` will (`cargo build --bin X`:
-# same features, so watch finds it built) - an invoke would otherwise wait on a long compile.
+source "$ROOT/tools/stack.sh"
+trap stack_down EXIT
+stack_up invoke
+port=${PETTY_API_URL##*:}
 mapfile -t rows < <(grep -vE '^\s*(#|$)' events/expected.tsv)
-mapfile -t functions < <(printf '%s\n' "${rows[@]}" | cut -f1 | cut -d/ -f1 | sort -u)
-for dir in "${functions[@]}"; do cargo build --quiet --bin "petty-$dir"; done
-
-port=$(free_port)
-"$VENV/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$port" --env-file "$env_file" --ignore-changes \
-  >target/invoke-watch.log 2>&1 &
-WATCH_PID=$!
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  kill -0 "$WATCH_PID" 2>/dev/null || { cat target/invoke-watch.log >&2; exit 1; }
-  sleep 0.1
-done
 
 passed=0 failed=0
 for row in "${rows[@]}"; do
@@ -69,6 +42,5 @@ else:
     failed=$((failed + 1)); echo "FAIL $fn events/$file: expected $want, got $got"
   fi
 done
-rm -f "$env_file"
 echo "cargo lambda invoke: $passed of $((passed + failed)) sample events answered as expected"
-[ "$failed" = 0 ] || { echo "function logs: target/invoke-watch.log" >&2; exit 1; }
+[ "$failed" = 0 ] || { echo "function logs: $STACK_WATCH_LOG" >&2; exit 1; }

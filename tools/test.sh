@@ -21,7 +21,8 @@ echo "== cargo fmt --check"; cargo fmt --all --check
 echo "== template: cfn-lint, sam validate --lint, checkov"; tools/lint_template.sh
 echo "== cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== sample events through cargo lambda invoke"; tools/invoke_events.sh
-echo "== petty CLI journey against cargo lambda watch"; tools/cli_journey.sh
+echo "== petty CLI journey against the local stack"; tools/cli_journey.sh
+echo "== end-to-end journey over HTTP against the local stack"; tools/e2e.sh
 echo "== cargo nextest"; cargo nextest run --workspace --locked
 
 # The arm64 release build takes ~5 min here: CI runs it only when what decides it (see
