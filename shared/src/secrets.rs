@@ -123,6 +123,8 @@ struct Slot {
     current: Mutex<Option<Cached>>,
     /// Held while fetching: racing misses wait here and then find the fresh value.
     fetching: tokio::sync::Mutex<()>,
+    /// When [`SecretCache::refresh`] last fetched (only ever read under `fetching`).
+    last_forced: Mutex<Option<Instant>>,
 }
 
 impl Slot {
@@ -177,14 +179,22 @@ impl<S: SecretSource> SecretCache<S> {
         self.fetch_into(id, &slot).await
     }
 
-    /// Fetches `id` now unless it was fetched within `min_refresh_interval`; used when a
-    /// cached key fails verification after a rotation.
+    /// Fetches `id` now unless another forced refresh did within `min_refresh_interval`; used
+    /// when a cached key fails verification after a rotation. Only forced refreshes count
+    /// against the interval: a value the TTL fetched a moment ago may still predate the
+    /// rotation, and a token signed with the new key must not be refused until the next one.
     pub async fn refresh(&self, id: &str) -> Result<Versioned, SecretError> {
         let slot = self.slot(id);
         let _fetching = slot.fetching.lock().await;
-        if let Some((value, at)) = slot.snapshot() {
-            if at.elapsed() < self.settings.min_refresh_interval {
-                return Ok(value);
+        {
+            let mut last = slot.last_forced.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < self.settings.min_refresh_interval) {
+                drop(last);
+                if let Some((value, _)) = slot.snapshot() {
+                    return Ok(value);
+                }
+            } else {
+                *last = Some(Instant::now());
             }
         }
         self.fetch_into(id, &slot).await
@@ -321,12 +331,16 @@ mod tests {
         s.min_refresh_interval = Duration::from_millis(50);
         let cache = SecretCache::new(src.clone(), s);
         cache.get("id").await.unwrap();
+        // Rotated right after the TTL fetch: the first forced refresh fetches at once.
         *src.value.lock().unwrap() = "v2".into();
-        assert_eq!(cache.refresh("id").await.unwrap().value.expose(), "v1", "too soon: no fetch");
-        assert_eq!(src.calls.load(Ordering::SeqCst), 1);
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(cache.refresh("id").await.unwrap().value.expose(), "v2");
-        assert_eq!(cache.get("id").await.unwrap().value.expose(), "v2");
+        assert_eq!(cache.refresh("id").await.unwrap().value.expose(), "v2", "fresh TTL fetch: still refreshed");
         assert_eq!(src.calls.load(Ordering::SeqCst), 2);
+        *src.value.lock().unwrap() = "v3".into();
+        assert_eq!(cache.refresh("id").await.unwrap().value.expose(), "v2", "too soon after a refresh: no fetch");
+        assert_eq!(src.calls.load(Ordering::SeqCst), 2);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(cache.refresh("id").await.unwrap().value.expose(), "v3");
+        assert_eq!(cache.get("id").await.unwrap().value.expose(), "v3");
+        assert_eq!(src.calls.load(Ordering::SeqCst), 3);
     }
 }
