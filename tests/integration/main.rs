@@ -9,6 +9,7 @@ mod feedback;
 mod health;
 mod http;
 mod journey;
+mod openapi;
 mod secrets;
 mod template;
 mod timeline;
