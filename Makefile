@@ -95,7 +95,7 @@ deploy: sam-build ## sam build, then `sam deploy --guided` (asks for the stage, 
 fuzz: ## Property tests (parsers, cursors, event ids, segmentation) with many cases: CASES=20000 by default
 	PROPTEST_CASES=$${CASES:-20000} cargo test --workspace --lib --locked properties
 
-bench: venv ## Numbers, not pass/fail: cold start, warm latency, RSS; tokens/s, argon2, login p50 vs moto
+bench: venv ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, sizes vs a lambda_http floor, in-process figures; one table + JSON in target/bench/
 	PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
 
 rotate-keys: venv ## Rotate the local stack's key set (new current key, previous kept); needs `make dev`

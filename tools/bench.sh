@@ -1,26 +1,27 @@
 #!/usr/bin/env bash
-# `make bench`: release builds, then numbers (never pass/fail): cold start, warm latency and
-# RSS under a Runtime API emulator, and the auth, ingest and timeline benchmarks against a
-# seeded moto stack.
+# `make bench`: release builds, then numbers (never pass/fail) from tools/bench.py: cold start,
+# warm latency, RSS and sizes of each function and of the floor (a bare lambda_http
+# hello-world, tools/bench-floor) under a Runtime API emulator against a seeded moto stack, and
+# the in-process auth, ingest and timeline examples. One table; JSON in target/bench/.
+# BENCH_ARGS passes options to `bench.py run` (e.g. BENCH_ARGS="--runs 5 --warm 200").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 mkdir -p target
 
-cargo build --release -p petty-health -p petty-auth -p petty-data-processor --bins --example auth_bench --example validate_bench --example ingest_bench
+cargo build --release -p petty-health -p petty-auth -p petty-data-processor -p petty-timeline -p petty-feedback \
+  -p petty-bench-floor --bins --example auth_bench --example validate_bench --example ingest_bench
 cargo build --release -p petty-tests --example timeline_bench
-echo "== petty-health under the Runtime API emulator"
-"$VENV/bin/python" tools/coldstart.py target/release/petty-health
+# The floor's arm64 size, beside `make build`'s bootstraps (target/lambda/, which the floor stays
+# out of). Best effort: without the cross toolchain the table says n/a.
+if [ -x "$VENV/bin/cargo-lambda" ] && rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu; then
+  cargo lambda build --release --arm64 -p petty-bench-floor --lambda-dir target/bench/lambda \
+    || echo "arm64 floor build failed: its arm64 size is n/a" >&2
+fi
 
 port=$(free_port)
 trap 'stop_pid "${MOTO_PID:-}"' EXIT
 start_moto "$port" target/moto-bench.log
 "$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$port" --stage bench --env-file target/bench.env >/dev/null
-set -a; source target/bench.env; set +a
-echo "== data processor"
-target/release/examples/validate_bench
-target/release/examples/ingest_bench
-echo "== auth"
-target/release/examples/auth_bench
-echo "== timeline"
-AWS_ENDPOINT_URL="http://127.0.0.1:$port" PETTY_PYTHON="$VENV/bin/python" target/release/examples/timeline_bench
+# shellcheck disable=SC2086
+"$VENV/bin/python" tools/bench.py run --env-file target/bench.env ${BENCH_ARGS:-}
