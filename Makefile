@@ -13,7 +13,7 @@ SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
 .PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz clean \
-        lint-template template-tools sam-build deploy cli cli-journey e2e
+        lint-template template-tools sam-build deploy cli cli-journey e2e load faults
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ e2e: venv ## The owner's journey over HTTP against a fresh local stack (tests/in
 
 cli-journey: venv ## The CLI's whole journey against a fresh local stack (moto + cargo lambda watch)
 	tools/cli_journey.sh
+
+load: venv ## Collars ingesting, owners reading for 60 s on a fresh local stack; no 5xx, every reading stored once (COLLARS= OWNERS= DURATION=)
+	tools/with_stack.sh load $(VENV)/bin/python tools/load.py --collars $${COLLARS:-20} --owners $${OWNERS:-5} --duration $${DURATION:-60}
+
+faults: venv ## Endpoint outage, JWT key rotation and DynamoDB throttling on a fresh local stack (~2 min), each asserted
+	tools/with_stack.sh faults $(VENV)/bin/python tools/faults.py
 
 fmt: ## Format the code
 	cargo fmt --all
