@@ -12,7 +12,7 @@ GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
-.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz clean \
+.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz fuzz-api clean \
         lint-template template-tools sam-build deploy cli cli-journey e2e load faults
 
 help: ## Show the targets
@@ -100,6 +100,9 @@ deploy: sam-build ## sam build, then `sam deploy --guided` (asks for the stage, 
 
 fuzz: ## Property tests (parsers, cursors, event ids, segmentation) with many cases: CASES=20000 by default
 	PROPTEST_CASES=$${CASES:-20000} cargo test --workspace --lib --locked properties
+
+fuzz-api: venv ## Schemathesis on openapi.yaml against a fresh local stack, many examples (EXAMPLES=150, SEED=)
+	tools/fuzz_api.sh
 
 bench: venv ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, sizes vs a lambda_http floor, in-process figures; one table + JSON in target/bench/
 	PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
