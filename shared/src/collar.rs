@@ -5,78 +5,15 @@
 //! claim, Unix s), `updated_at`; GSI `owner_id-index`.
 
 use aws_sdk_dynamodb::Client;
-use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::dynamo::{Item, StoreError, get_n, get_s, s, sdk_err};
 use crate::http::ApiError;
 use crate::ids::is_collar_id;
 
-/// The pet's profile, as owners describe it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pet {
-    pub name: String,
-    pub species: Species,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breed: Option<String>,
-    /// `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub birth_date: Option<String>,
-    pub weight_kg: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activity_profile: Option<ActivityProfile>,
-}
-
-/// Species Petty's models know.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Species {
-    Dog,
-    Cat,
-}
-
-/// The energy profile the pet plan's factor comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivityProfile {
-    WeightLoss,
-    Inactive,
-    Typical,
-    Active,
-    Working,
-}
-
-/// Weight bounds, kg (a kitten to a mastiff).
-pub const WEIGHT_KG: std::ops::RangeInclusive<f64> = 0.1..=150.0;
-
-fn text_ok(s: &str, max: usize) -> bool {
-    let t = s.trim();
-    !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
-}
-
-impl Pet {
-    /// Checks the profile; `Err` names the field.
-    pub fn validate(&self, today: chrono::NaiveDate) -> Result<(), String> {
-        if !text_ok(&self.name, 50) {
-            return Err("pet.name must be 1 to 50 printable characters".into());
-        }
-        if self.breed.as_deref().is_some_and(|b| !text_ok(b, 50)) {
-            return Err("pet.breed must be 1 to 50 printable characters".into());
-        }
-        if !WEIGHT_KG.contains(&self.weight_kg) {
-            return Err("pet.weight_kg must be from 0.1 to 150".into());
-        }
-        if let Some(date) = &self.birth_date {
-            let parsed = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                .map_err(|_| "pet.birth_date must be YYYY-MM-DD".to_owned())?;
-            if parsed > today || parsed < today - chrono::Days::new(40 * 365) {
-                return Err("pet.birth_date must be in the last 40 years".into());
-            }
-        }
-        Ok(())
-    }
-}
+/// The pet profile and its rules are wire types: defined once in `petty_api`, re-exported
+/// here for the functions that store and check them.
+pub use petty_api::collars::{ActivityProfile, Pet, Species, WEIGHT_KG};
 
 /// A claimed collar.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,15 +1,7 @@
 //! Identifier formats shared by every function.
 
-/// True for a collar id as collars print it: two capital letters, a dash, 3 to 6 digits
-/// (`^[A-Z]{2}-\d{3,6}$`).
-pub fn is_collar_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    (6..=9).contains(&b.len())
-        && b[0].is_ascii_uppercase()
-        && b[1].is_ascii_uppercase()
-        && b[2] == b'-'
-        && b[3..].iter().all(u8::is_ascii_digit)
-}
+/// The collar id format is part of the API (owners type it): defined in `petty_api`.
+pub use petty_api::collars::is_collar_id;
 
 #[cfg(test)]
 mod tests {

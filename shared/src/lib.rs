@@ -20,6 +20,9 @@ pub mod metrics;
 pub mod secrets;
 pub mod xray;
 
+/// The API's wire types (request and response bodies), shared with `petty-client`.
+pub use petty_api as api;
+
 pub use config::{CommonConfig, ConfigError, Env, FromEnv};
 pub use http::{ApiError, Handler, HttpService, Invocation, serve_event};
 

@@ -166,8 +166,8 @@ async fn a_simulated_day_reads_back_as_its_episodes() {
     let pet: petty_shared::collar::Pet =
         serde_json::from_value(json!({"name": "Biscuit", "species": "dog", "weight_kg": profile.weight_kg})).unwrap();
     let want = pet_plan(&pet, chrono::Utc::now().date_naive(), &summary);
-    assert_eq!(plan["daily_goals"], want.daily_goals);
-    assert_eq!(plan["nutrition_plan"], want.nutrition_plan);
+    assert_eq!(plan["daily_goals"], json!(want.daily_goals));
+    assert_eq!(plan["nutrition_plan"], json!(want.nutrition_plan));
     assert_eq!(plan["health_recommendations"], json!(want.health_recommendations));
     assert!(plan["daily_goals"]["active_minutes"]["measured_avg"].as_f64().unwrap() > 30.0, "{plan}");
     assert_eq!(plan["nutrition_plan"]["resting_energy_requirement"]["value"], (70.0 * 18f64.powf(0.75)).round());

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
+use petty_shared::api;
 use petty_shared::audit::{self, AuditEvent, DynamoAudit};
 use petty_shared::auth::{
     API_KEY_SCOPES, ApiKeyRecord, Authenticator, DynamoApiKeys, Principal, PrincipalKind, USER_SCOPES,
@@ -23,7 +24,6 @@ use petty_shared::dynamo::StoreError;
 use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, no_content, route_path, source_ip};
 use petty_shared::jwt::{TokenType, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use config::AuthConfig;
@@ -50,84 +50,40 @@ pub struct AuthApp<S> {
     lockout_s: i64,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterBody {
-    email: String,
-    password: String,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginBody {
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefreshBody {
-    refresh_token: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewApiKeyBody {
-    name: String,
-    scopes: Vec<String>,
-    #[serde(default)]
-    collar_ids: Vec<String>,
-    #[serde(default)]
-    expires_in_days: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct UserView<'a> {
-    user_id: &'a str,
-    email: &'a str,
-    name: Option<&'a str>,
-    scopes: &'a [String],
-    created_at: i64,
-}
-
-impl<'a> From<&'a User> for UserView<'a> {
-    fn from(u: &'a User) -> Self {
-        Self {
-            user_id: &u.user_id,
-            email: &u.email,
-            name: u.name.as_deref(),
-            scopes: &u.scopes,
-            created_at: u.created_at,
-        }
+/// The account as its owner sees it (never the password hash).
+fn user_view(u: &User) -> api::User {
+    api::User {
+        user_id: u.user_id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        scopes: u.scopes.clone(),
+        created_at: u.created_at,
     }
 }
 
-#[derive(Serialize)]
-struct ApiKeyView<'a> {
-    key_id: &'a str,
-    name: &'a str,
-    scopes: &'a [String],
-    collar_ids: &'a [String],
-    created_at: i64,
-    expires_at: Option<i64>,
-    last_used_at: Option<i64>,
-    revoked: bool,
+/// A key as listed (never the secret or its hash).
+fn api_key_view(k: &ApiKeyRecord) -> api::ApiKey {
+    api::ApiKey {
+        key_id: k.key_id.clone(),
+        name: k.name.clone(),
+        scopes: k.scopes.clone(),
+        collar_ids: k.collar_ids.clone(),
+        created_at: k.created_at,
+        expires_at: k.expires_at,
+        last_used_at: k.last_used_at,
+        revoked: k.revoked,
+    }
 }
 
-impl<'a> From<&'a ApiKeyRecord> for ApiKeyView<'a> {
-    fn from(k: &'a ApiKeyRecord) -> Self {
-        Self {
-            key_id: &k.key_id,
-            name: &k.name,
-            scopes: &k.scopes,
-            collar_ids: &k.collar_ids,
-            created_at: k.created_at,
-            expires_at: k.expires_at,
-            last_used_at: k.last_used_at,
-            revoked: k.revoked,
-        }
+/// An audit item as `GET /v1/auth/events` shows it.
+fn security_event(e: AuditEvent) -> api::SecurityEvent {
+    api::SecurityEvent {
+        action: e.action,
+        outcome: e.outcome,
+        user_id: e.user_id,
+        source_ip: e.source_ip,
+        at: e.at,
+        detail: e.detail,
     }
 }
 
@@ -183,7 +139,7 @@ impl<S: SecretSource> AuthApp<S> {
     }
 
     async fn register(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let body: RegisterBody = json_body(req)?;
+        let body: api::Register = json_body(req)?;
         let email = normalize_email(&body.email)?;
         check_password_policy(&body.password)?;
         let name = match body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
@@ -209,11 +165,11 @@ impl<S: SecretSource> AuthApp<S> {
             Err(other) => return Err(other.into()),
         }
         self.audit(AuditEvent::now("register", "success", Some(&user.user_id), source_ip(req).as_deref())).await;
-        json_response(StatusCode::CREATED, &UserView::from(&user))
+        json_response(StatusCode::CREATED, &user_view(&user))
     }
 
     async fn login(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let body: LoginBody = json_body(req)?;
+        let body: api::Login = json_body(req)?;
         let ip = source_ip(req);
         // Bounded before any hashing: an over-long password can never be right.
         if body.password.chars().count() > PASSWORD_MAX_CHARS {
@@ -258,7 +214,7 @@ impl<S: SecretSource> AuthApp<S> {
     }
 
     async fn refresh(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let body: RefreshBody = json_body(req)?;
+        let body: api::Refresh = json_body(req)?;
         let ip = source_ip(req);
         let claims = self.auth.verifier().verify(body.refresh_token.trim(), TokenType::Refresh).await?;
         let family = claims.fam.clone().ok_or_else(|| ApiError::Unauthorized("refresh token has no family".into()))?;
@@ -297,19 +253,20 @@ impl<S: SecretSource> AuthApp<S> {
             .user_by_id(&principal.user_id)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("account no longer exists".into()))?;
-        json_response(StatusCode::OK, &UserView::from(&user))
+        json_response(StatusCode::OK, &user_view(&user))
     }
 
     async fn events(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
         let events = self.audit.recent(&principal.user_id, EVENTS_SHOWN).await?;
-        json_response(StatusCode::OK, &json!({ "events": events }))
+        let events = api::SecurityEvents { events: events.into_iter().map(security_event).collect() };
+        json_response(StatusCode::OK, &events)
     }
 
     async fn create_api_key(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
         principal.require_scope("api-keys:manage")?;
-        let body: NewApiKeyBody = json_body(req)?;
+        let body: api::NewApiKey = json_body(req)?;
         let name = body.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
             return Err(ApiError::unprocessable("invalid_name", "name must be 1 to 64 printable characters"));
@@ -363,17 +320,15 @@ impl<S: SecretSource> AuthApp<S> {
                 .with_detail(record.key_id.clone()),
         )
         .await;
-        let mut view =
-            serde_json::to_value(ApiKeyView::from(&record)).map_err(|e| ApiError::Internal(e.to_string()))?;
-        view["api_key"] = json!(new.plaintext.as_str());
-        json_response(StatusCode::CREATED, &view)
+        let created = api::CreatedApiKey { key: api_key_view(&record), api_key: new.plaintext.as_str().to_owned() };
+        json_response(StatusCode::CREATED, &created)
     }
 
     async fn list_api_keys(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
         let keys = self.store.api_keys_of(&principal.user_id).await?;
-        let views: Vec<ApiKeyView> = keys.iter().map(ApiKeyView::from).collect();
-        json_response(StatusCode::OK, &json!({ "api_keys": views }))
+        let list = api::ApiKeyList { api_keys: keys.iter().map(api_key_view).collect() };
+        json_response(StatusCode::OK, &list)
     }
 
     async fn revoke_api_key(&self, req: &Request, key_id: &str) -> Result<Response<Body>, ApiError> {

@@ -6,17 +6,9 @@ use std::time::Duration;
 use petty_shared::http::ApiError;
 use petty_shared::jwt::{Claims, Signer, TokenType};
 use petty_shared::secrets::{SecretCache, SecretSource};
-use serde::Serialize;
 
-/// What login and refresh return.
-#[derive(Debug, Serialize)]
-pub struct TokenPair {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub token_type: &'static str,
-    /// Access-token lifetime in seconds.
-    pub expires_in: u64,
-}
+/// What login and refresh return: the wire type.
+pub use petty_shared::api::TokenPair;
 
 /// Signs access and refresh tokens.
 pub struct TokenIssuer<S> {
@@ -90,7 +82,7 @@ impl<S: SecretSource> TokenIssuer<S> {
         Ok(TokenPair {
             access_token: sign(&claims(TokenType::Access, uuid::Uuid::new_v4().to_string(), self.access_ttl))?,
             refresh_token: sign(&claims(TokenType::Refresh, refresh_jti.to_owned(), self.refresh_ttl))?,
-            token_type: "Bearer",
+            token_type: "Bearer".to_owned(),
             expires_in: self.access_ttl.as_secs(),
         })
     }

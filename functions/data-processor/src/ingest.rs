@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use petty_shared::api;
 use petty_shared::auth::Principal;
 use petty_shared::http::{ApiError, Invocation, json_response};
 use petty_shared::metrics::Unit;
@@ -32,16 +33,16 @@ struct Batch<'a> {
     readings: Vec<&'a RawValue>,
 }
 
-/// One rejected input.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One rejected input (its reason a static rule code, for metrics and error codes).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     pub index: usize,
     pub reason: &'static str,
     pub message: String,
 }
 
-/// The outcome of a batch.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+/// The outcome of a batch (answered as `api::IngestReport`, see [`report_view`]).
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct IngestReport {
     /// Newly stored readings.
     pub accepted: usize,
@@ -50,6 +51,20 @@ pub struct IngestReport {
     pub rejected: Vec<Rejected>,
     /// Valid readings that could not be stored in time: send them again.
     pub not_stored: Vec<usize>,
+}
+
+/// The report as `POST /v1/ingest` answers it.
+pub fn report_view(r: &IngestReport) -> api::IngestReport {
+    api::IngestReport {
+        accepted: r.accepted,
+        duplicates: r.duplicates,
+        rejected: r
+            .rejected
+            .iter()
+            .map(|x| api::Rejected { index: x.index, reason: x.reason.to_owned(), message: x.message.clone() })
+            .collect(),
+        not_stored: r.not_stored.clone(),
+    }
 }
 
 /// Splits a body into its raw readings, and says whether it was a `{"readings": [...]}` batch.
@@ -180,10 +195,11 @@ pub async fn http<S: SecretSource>(
     let mut report = store_valid(app.store(), &valid, inv.deadline_with_margin(ANSWER_MARGIN)).await?;
     report.rejected = rejected;
     record_metrics(inv, &report, inputs.len(), started);
+    let body = report_view(&report);
     if report.not_stored.is_empty() {
-        json_response(StatusCode::OK, &report)
+        json_response(StatusCode::OK, &body)
     } else {
-        let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, &report)?;
+        let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, &body)?;
         resp.headers_mut().insert("retry-after", "2".parse().expect("static"));
         Ok(resp)
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
+use petty_shared::api;
 use petty_shared::audit::{self, AuditEvent};
 use petty_shared::auth::{DataRoutes, Principal, PrincipalKind};
 use petty_shared::dynamo::StoreError;
@@ -19,12 +20,10 @@ use petty_shared::http::{
 use petty_shared::ids::is_collar_id;
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 pub use config::DataConfig;
-use domain::reading::format_timestamp;
-use petty_shared::collar::{ActivityProfile, Collar, Pet, not_found};
+use domain::reading::{Reading, format_timestamp};
+use petty_shared::collar::{Collar, not_found};
 use store::DataStore;
 
 /// The service name in logs and metrics.
@@ -36,50 +35,27 @@ pub struct DataApp<S> {
     routes: DataRoutes<S>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClaimBody {
-    collar_id: String,
-    pet: Pet,
+/// A stored collar as its owner sees it.
+fn collar_view(c: &Collar) -> api::Collar {
+    api::Collar {
+        collar_id: c.collar_id.clone(),
+        pet: c.pet.clone(),
+        claimed_at: format_timestamp(c.created_at * 1000),
+        updated_at: format_timestamp(c.updated_at * 1000),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PetPatch {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    breed: Option<String>,
-    #[serde(default)]
-    birth_date: Option<String>,
-    #[serde(default)]
-    weight_kg: Option<f64>,
-    #[serde(default)]
-    activity_profile: Option<ActivityProfile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    pet: PetPatch,
-}
-
-#[derive(Serialize)]
-struct CollarView<'a> {
-    collar_id: &'a str,
-    pet: &'a Pet,
-    claimed_at: String,
-    updated_at: String,
-}
-
-impl<'a> From<&'a Collar> for CollarView<'a> {
-    fn from(c: &'a Collar) -> Self {
-        Self {
-            collar_id: &c.collar_id,
-            pet: &c.pet,
-            claimed_at: format_timestamp(c.created_at * 1000),
-            updated_at: format_timestamp(c.updated_at * 1000),
-        }
+/// The latest reading as `GET /v1/realtime` shows it, `age_s` old.
+fn realtime_view(latest: &Reading, age_s: i64) -> api::Realtime {
+    api::Realtime {
+        collar_id: latest.collar_id.clone(),
+        heart_rate: latest.heart_rate,
+        activity_level: latest.activity_level.into(),
+        location: api::Point::new(latest.lon, latest.lat),
+        timestamp: format_timestamp(latest.timestamp_ms),
+        age_s,
+        temperature_c: latest.temperature_c,
+        battery_pct: latest.battery_pct,
     }
 }
 
@@ -124,7 +100,7 @@ impl<S: SecretSource> DataApp<S> {
 
     async fn claim(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.user(req, "collars:manage").await?;
-        let body: ClaimBody = json_body(req)?;
+        let body: api::ClaimCollar = json_body(req)?;
         if !is_collar_id(&body.collar_id) {
             return Err(ApiError::unprocessable("invalid_collar_id", "collar_id must match ^[A-Z]{2}-\\d{3,6}$"));
         }
@@ -142,7 +118,7 @@ impl<S: SecretSource> DataApp<S> {
             Err(StoreError::ConditionFailed) => {
                 return match self.store.collar(&collar.collar_id).await? {
                     Some(existing) if existing.owner_id == principal.user_id => {
-                        json_response(StatusCode::OK, &CollarView::from(&existing))
+                        json_response(StatusCode::OK, &collar_view(&existing))
                     }
                     _ => Err(ApiError::Conflict("this collar is claimed by another account".into())),
                 };
@@ -152,7 +128,7 @@ impl<S: SecretSource> DataApp<S> {
         let event = AuditEvent::now("collar_claimed", "success", Some(&principal.user_id), source_ip(req).as_deref())
             .with_detail(collar.collar_id.clone());
         audit::emit(&self.routes.audit, event).await;
-        json_response(StatusCode::CREATED, &CollarView::from(&collar))
+        json_response(StatusCode::CREATED, &collar_view(&collar))
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -170,20 +146,20 @@ impl<S: SecretSource> DataApp<S> {
         let start = query_param(req, "cursor").map(|c| codec.decode(&scope, &c)).transpose()?;
         let (collars, next) = self.store.collars_of(&principal.user_id, limit, start).await?;
         let next_cursor = next.map(|k| codec.encode(&scope, &k)).transpose()?;
-        let views: Vec<CollarView> = collars.iter().map(CollarView::from).collect();
-        json_response(StatusCode::OK, &json!({ "collars": views, "next_cursor": next_cursor }))
+        let page = api::CollarPage { collars: collars.iter().map(collar_view).collect(), next_cursor };
+        json_response(StatusCode::OK, &page)
     }
 
     async fn get(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.user(req, "collars:manage").await?;
         let collar = self.owned_collar(&principal, collar_id).await?;
-        json_response(StatusCode::OK, &CollarView::from(&collar))
+        json_response(StatusCode::OK, &collar_view(&collar))
     }
 
     async fn patch(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.user(req, "collars:manage").await?;
         let collar = self.owned_collar(&principal, collar_id).await?;
-        let patch: PatchBody = json_body(req)?;
+        let patch: api::UpdateCollar = json_body(req)?;
         let mut pet = collar.pet.clone();
         let p = patch.pet;
         if let Some(v) = p.name {
@@ -206,7 +182,7 @@ impl<S: SecretSource> DataApp<S> {
             Err(StoreError::ConditionFailed) => return Err(not_found()),
             other => other?,
         };
-        json_response(StatusCode::OK, &CollarView::from(&updated))
+        json_response(StatusCode::OK, &collar_view(&updated))
     }
 
     async fn release(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
@@ -237,20 +213,7 @@ impl<S: SecretSource> DataApp<S> {
             .filter(|r| r.timestamp_ms >= claimed_ms)
             .ok_or_else(|| ApiError::NotFound("no reading from this collar yet".into()))?;
         let age_s = ((chrono::Utc::now().timestamp_millis() - latest.timestamp_ms) / 1000).max(0);
-        let mut body = json!({
-            "collar_id": latest.collar_id,
-            "heart_rate": latest.heart_rate,
-            "activity_level": latest.activity_level,
-            "location": { "type": "Point", "coordinates": [latest.lon, latest.lat] },
-            "timestamp": format_timestamp(latest.timestamp_ms),
-            "age_s": age_s,
-        });
-        for (key, value) in [("temperature_c", latest.temperature_c), ("battery_pct", latest.battery_pct)] {
-            if let Some(v) = value {
-                body[key] = json!(v);
-            }
-        }
-        json_response(StatusCode::OK, &body)
+        json_response(StatusCode::OK, &realtime_view(&latest, age_s))
     }
 
     async fn ingest(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {

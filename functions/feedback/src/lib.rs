@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use petty_shared::api;
 use petty_shared::auth::{DataRoutes, Principal};
 use petty_shared::collar::{Collar, CollarReader};
 use petty_shared::http::{
@@ -21,11 +22,10 @@ use petty_timeline::domain::calibration::{self, Calibration};
 use petty_timeline::domain::segment::{DAY_MS, day_floor};
 use petty_timeline::format_ms;
 use petty_timeline::store::parse_index_entry;
-use serde_json::json;
 
 pub use config::FeedbackConfig;
 use domain::submission::{SubmitBody, validate};
-use domain::summary::{Entry, summarize};
+use domain::summary::{Entry, Summary, summarize};
 use store::{FeedbackStore, Verdict};
 
 /// The service name in logs and metrics.
@@ -51,20 +51,53 @@ fn no_event() -> ApiError {
     ApiError::NotFound("no such event: take event_id from GET /v1/pet-timeline".into())
 }
 
-fn view(v: &Verdict) -> serde_json::Value {
-    json!({
-        "feedback_id": v.feedback_id,
-        "event_id": v.event_id,
-        "behavior": v.behavior,
-        "event_start": format_ms(v.event_start),
-        "event_end": format_ms(v.event_end),
-        "user_feedback": if v.correct { "correct" } else { "incorrect" },
-        "corrected_behavior": v.corrected,
-        "comment": v.comment,
-        "timestamp": v.client_timestamp_ms.map(format_ms),
-        "submitted_at": format_ms(v.submitted_at),
-        "revisions": v.revisions,
-    })
+fn verdict(correct: bool) -> api::Verdict {
+    if correct { api::Verdict::Correct } else { api::Verdict::Incorrect }
+}
+
+/// A stored verdict as `GET /v1/feedback` lists it.
+fn view(v: &Verdict) -> api::FeedbackEntry {
+    api::FeedbackEntry {
+        feedback_id: v.feedback_id.clone(),
+        event_id: v.event_id.clone(),
+        behavior: v.behavior,
+        event_start: format_ms(v.event_start),
+        event_end: format_ms(v.event_end),
+        user_feedback: verdict(v.correct),
+        corrected_behavior: v.corrected,
+        comment: v.comment.clone(),
+        timestamp: v.client_timestamp_ms.map(format_ms),
+        submitted_at: format_ms(v.submitted_at),
+        revisions: revisions(v.revisions),
+    }
+}
+
+fn revisions(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The summary as `GET /v1/feedback/summary` answers it.
+fn summary_view(collar_id: String, s: Summary) -> api::FeedbackSummary {
+    api::FeedbackSummary {
+        collar_id,
+        feedback_count: s.feedback_count,
+        correct_share: s.correct_share,
+        behaviors: s
+            .behaviors
+            .into_iter()
+            .map(|b| api::BehaviorSummary {
+                behavior: b.behavior,
+                feedback_count: b.feedback_count,
+                correct_count: b.correct_count,
+                correct_share: b.correct_share,
+                top_corrections: b
+                    .top_corrections
+                    .into_iter()
+                    .map(|c| api::Correction { behavior: c.behavior, count: c.count })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 impl<S: SecretSource> FeedbackApp<S> {
@@ -158,13 +191,13 @@ impl<S: SecretSource> FeedbackApp<S> {
         let calibration = self.recalibrate(&collar, &principal.user_id).await?;
         json_response(
             StatusCode::CREATED,
-            &json!({
-                "success": true,
-                "feedback_id": stored.feedback_id,
-                "replaced": stored.revisions > 1,
-                "revisions": stored.revisions,
-                "calibrated_by": calibration.because,
-            }),
+            &api::FeedbackReceipt {
+                success: true,
+                replaced: stored.revisions > 1,
+                revisions: revisions(stored.revisions),
+                feedback_id: stored.feedback_id,
+                calibrated_by: calibration.because,
+            },
         )
     }
 
@@ -198,11 +231,9 @@ impl<S: SecretSource> FeedbackApp<S> {
             (Vec::new(), None)
         };
         let next_cursor = next.map(|k| codec.encode(&scope, &k)).transpose()?;
-        let feedback: Vec<serde_json::Value> = items.iter().map(view).collect();
-        json_response(
-            StatusCode::OK,
-            &json!({ "collar_id": collar.collar_id, "feedback": feedback, "next_cursor": next_cursor }),
-        )
+        let page =
+            api::FeedbackPage { collar_id: collar.collar_id, feedback: items.iter().map(view).collect(), next_cursor };
+        json_response(StatusCode::OK, &page)
     }
 
     async fn summary(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -215,15 +246,7 @@ impl<S: SecretSource> FeedbackApp<S> {
             .map(|v| Entry { behavior: v.behavior, correct: v.correct, corrected: v.corrected })
             .collect();
         let summary = summarize(&entries);
-        json_response(
-            StatusCode::OK,
-            &json!({
-                "collar_id": collar.collar_id,
-                "feedback_count": summary.feedback_count,
-                "correct_share": summary.correct_share,
-                "behaviors": summary.behaviors,
-            }),
-        )
+        json_response(StatusCode::OK, &summary_view(collar.collar_id, summary))
     }
 }
 

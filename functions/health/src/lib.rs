@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use petty_shared::api::{Detailed, Liveness, Readiness};
 use petty_shared::auth::{Authenticator, DynamoApiKeys};
 use petty_shared::http::{ApiError, Handler, Invocation, json_response, route_path};
 use petty_shared::jwt::{PublicKeySet, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
-use serde::Serialize;
 
 pub use config::HealthConfig;
 pub use probes::{AlarmSource, AlarmStatus, TableProbe};
@@ -28,35 +28,17 @@ pub const SERVICE: &str = "health";
 /// The scope `/v1/health/detailed` requires.
 pub const ADMIN_SCOPE: &str = "admin";
 
-/// Build facts reported by liveness and the detailed view.
-#[derive(Debug, Clone, Serialize)]
-pub struct BuildInfo {
-    pub version: &'static str,
-    pub git_sha: &'static str,
-    pub profile: &'static str,
-    pub arch: &'static str,
-}
+/// Build facts, dependency checks and liveness are wire types (`petty_api::health`).
+pub use petty_shared::api::{BuildInfo, Check};
 
-impl BuildInfo {
-    /// This binary's build info (`PETTY_GIT_SHA` is set by `make build`).
-    pub fn current() -> Self {
-        Self {
-            version: env!("CARGO_PKG_VERSION"),
-            git_sha: option_env!("PETTY_GIT_SHA").unwrap_or("unknown"),
-            profile: if cfg!(debug_assertions) { "debug" } else { "release" },
-            arch: std::env::consts::ARCH,
-        }
+/// This binary's build info (`PETTY_GIT_SHA` is set by `make build`).
+pub fn current_build() -> BuildInfo {
+    BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_sha: option_env!("PETTY_GIT_SHA").unwrap_or("unknown").to_owned(),
+        profile: if cfg!(debug_assertions) { "debug" } else { "release" }.to_owned(),
+        arch: std::env::consts::ARCH.to_owned(),
     }
-}
-
-/// One dependency's outcome.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub ok: bool,
-    pub latency_ms: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 /// The health handler over its dependencies.
@@ -71,6 +53,10 @@ pub struct HealthApp<T, A, S> {
     check_timeout: Duration,
     started: Instant,
     build: BuildInfo,
+}
+
+fn ready_status(ready: bool) -> String {
+    if ready { "ready" } else { "not_ready" }.to_owned()
 }
 
 impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
@@ -92,31 +78,21 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
             public_keys_secret_id: cfg.common.public_keys_secret_id.clone(),
             check_timeout: cfg.check_timeout,
             started: Instant::now(),
-            build: BuildInfo::current(),
+            build: current_build(),
         }
     }
 
     fn liveness(&self, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        #[derive(Serialize)]
-        struct Live<'a> {
-            status: &'static str,
-            service: &'static str,
-            version: &'static str,
-            git_sha: &'static str,
-            cold_start: bool,
-            uptime_s: u64,
-            build: &'a BuildInfo,
-        }
         json_response(
             StatusCode::OK,
-            &Live {
-                status: "ok",
-                service: SERVICE,
-                version: self.build.version,
-                git_sha: self.build.git_sha,
+            &Liveness {
+                status: "ok".to_owned(),
+                service: SERVICE.to_owned(),
+                version: self.build.version.clone(),
+                git_sha: self.build.git_sha.clone(),
                 cold_start: inv.cold_start,
                 uptime_s: self.started.elapsed().as_secs(),
-                build: &self.build,
+                build: self.build.clone(),
             },
         )
     }
@@ -157,10 +133,7 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
         let checks = self.checks().await;
         let ready = checks.iter().all(|c| c.ok);
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-        json_response(
-            status,
-            &serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks }),
-        )
+        json_response(status, &Readiness { status: ready_status(ready), checks })
     }
 
     async fn detailed(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
@@ -175,16 +148,16 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
         let in_alarm = alarms.iter().filter(|a| a.state == "ALARM").count();
         json_response(
             StatusCode::OK,
-            &serde_json::json!({
-                "status": if ready { "ready" } else { "not_ready" },
-                "checks": checks,
-                "alarms": alarms,
-                "alarms_in_alarm_state": in_alarm,
-                "alarms_error": alarms_error,
-                "build": self.build,
-                "cold_start": inv.cold_start,
-                "uptime_s": self.started.elapsed().as_secs(),
-            }),
+            &Detailed {
+                status: ready_status(ready),
+                checks,
+                alarms,
+                alarms_in_alarm_state: in_alarm,
+                alarms_error,
+                build: self.build.clone(),
+                cold_start: inv.cold_start,
+                uptime_s: self.started.elapsed().as_secs(),
+            },
         )
     }
 }

@@ -3,7 +3,6 @@
 use std::future::Future;
 
 use petty_shared::aws::error_summary;
-use serde::Serialize;
 
 /// Can a table be reached? (`dynamodb:DescribeTable`.)
 pub trait TableProbe: Send + Sync {
@@ -23,14 +22,8 @@ impl TableProbe for aws_sdk_dynamodb::Client {
     }
 }
 
-/// One CloudWatch alarm, as operators see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AlarmStatus {
-    pub name: String,
-    pub state: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
+/// One CloudWatch alarm, as operators see it (a wire type of the detailed view).
+pub use petty_shared::api::AlarmStatus;
 
 /// This stack's alarms (`cloudwatch:DescribeAlarms`).
 pub trait AlarmSource: Send + Sync {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use petty_shared::collar::Species;
+use petty_api::collars::Species;
 
 use crate::domain::{Behavior, Episode, Sample};
 

@@ -153,19 +153,18 @@ pub fn parse_index_entry(entry: &str) -> Option<(i64, i64, Behavior)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, Behavior::parse(parts.next()?)?))
 }
 
-/// A user's current verdict on an event, as the timeline shows it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// A user's current verdict on an event, as the timeline shows it (on the wire as
+/// `petty_api::timeline::EventFeedback`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct FeedbackStatus {
-    #[serde(skip)]
     pub event_start: i64,
-    #[serde(skip)]
     pub behavior: Behavior,
-    #[serde(skip)]
     pub user_id: String,
-    pub user_feedback: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub corrected_behavior: Option<String>,
-    pub submitted_at: String,
+    /// The owner said the timeline was right.
+    pub correct: bool,
+    pub corrected_behavior: Option<Behavior>,
+    /// Unix ms.
+    pub submitted_at_ms: i64,
 }
 
 fn status_from(item: &Item) -> Option<FeedbackStatus> {
@@ -173,9 +172,13 @@ fn status_from(item: &Item) -> Option<FeedbackStatus> {
         event_start: get_n(item, "event_start")?,
         behavior: Behavior::parse(&get_s(item, "behavior")?)?,
         user_id: get_s(item, "user_id")?,
-        user_feedback: get_s(item, "user_feedback")?,
-        corrected_behavior: get_s(item, "corrected_behavior"),
-        submitted_at: crate::format_ms(get_n(item, "submitted_at")?),
+        correct: match get_s(item, "user_feedback")?.as_str() {
+            "correct" => true,
+            "incorrect" => false,
+            _ => return None,
+        },
+        corrected_behavior: get_s(item, "corrected_behavior").and_then(|b| Behavior::parse(&b)),
+        submitted_at_ms: get_n(item, "submitted_at")?,
     })
 }
 

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use petty_timeline::domain::Behavior;
-use serde::Serialize;
 
 /// One current verdict, as the summary needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,14 +14,14 @@ pub struct Entry {
 }
 
 /// How often owners said the timeline should have said `behavior`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Correction {
     pub behavior: Behavior,
     pub count: u32,
 }
 
 /// One behaviour's figures.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BehaviorSummary {
     pub behavior: Behavior,
     pub feedback_count: u32,
@@ -33,8 +32,8 @@ pub struct BehaviorSummary {
     pub top_corrections: Vec<Correction>,
 }
 
-/// The whole summary.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The whole summary (answered as `petty_api::FeedbackSummary`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
     pub feedback_count: u32,
     pub correct_share: Option<f64>,

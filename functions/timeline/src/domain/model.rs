@@ -67,8 +67,8 @@ impl Default for Thresholds {
 
 /// A typical resting heart rate for a pet without a measured baseline, bpm (veterinary
 /// reference ranges: small dogs run faster than large ones; cats 140–220).
-pub fn typical_resting_bpm(species: petty_shared::collar::Species, weight_kg: f64) -> f64 {
-    use petty_shared::collar::Species;
+pub fn typical_resting_bpm(species: petty_api::collars::Species, weight_kg: f64) -> f64 {
+    use petty_api::collars::Species;
     match species {
         Species::Cat => 160.0,
         Species::Dog if weight_kg < 10.0 => 100.0,

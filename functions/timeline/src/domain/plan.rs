@@ -5,9 +5,11 @@
 //! `MER = RER × factor` (weight loss 1.0, inactive 1.2, typical 1.6, active 2.0, working 3.0).
 
 use chrono::NaiveDate;
-use petty_shared::collar::{ActivityProfile, Pet, Species};
-use serde::Serialize;
-use serde_json::{Value, json};
+use petty_api::collars::{ActivityProfile, Pet, Species};
+use petty_api::plan::{
+    ActiveMinutes, DailyGoals, Evidence, Figure, MaintenanceEnergy, MeasuredAverage, MeasuredOver, NutritionPlan,
+    ProfileSource, Recommendation, RestingEnergy, Severity,
+};
 
 use super::{Behavior, Episode};
 
@@ -77,14 +79,9 @@ pub fn age_years(pet: &Pet, today: NaiveDate) -> Option<u32> {
     today.years_since(born)
 }
 
-/// Life stage: young animals need short bursts, seniors gentler exercise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LifeStage {
-    Young,
-    Adult,
-    Senior,
-}
+/// Life stage: young animals need short bursts, seniors gentler exercise (on the wire in
+/// the plan's goals).
+pub use petty_api::plan::LifeStage;
 
 /// The life stage by species, size and age (large dogs age sooner).
 pub fn life_stage(pet: &Pet, today: NaiveDate) -> LifeStage {
@@ -140,20 +137,16 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-fn profile_name(p: ActivityProfile) -> Value {
-    serde_json::to_value(p).unwrap_or(Value::Null)
-}
-
-/// The plan's three parts, each a JSON object or list whose numbers say their units.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The plan's three parts, typed as the API answers them: every number says its unit.
+#[derive(Clone, Debug, PartialEq)]
 pub struct PetPlan {
-    pub daily_goals: Value,
-    pub nutrition_plan: Value,
-    pub health_recommendations: Vec<Value>,
+    pub daily_goals: DailyGoals,
+    pub nutrition_plan: NutritionPlan,
+    pub health_recommendations: Vec<Recommendation>,
 }
 
-fn recommendation(code: &str, severity: &str, message: String, evidence: Value) -> Value {
-    json!({ "code": code, "severity": severity, "message": message, "evidence": evidence })
+fn recommendation(code: &str, severity: Severity, message: String, evidence: Evidence) -> Recommendation {
+    Recommendation { code: code.to_owned(), severity, message, evidence }
 }
 
 /// The plan for `pet` on `today` given what was measured.
@@ -165,105 +158,133 @@ pub fn pet_plan(pet: &Pet, today: NaiveDate, measured: &ActivitySummary) -> PetP
 
     // The owner's stated profile wins; otherwise what was measured decides.
     let (profile, profile_source) = match (pet.activity_profile, share) {
-        (Some(p), _) => (p, "owner"),
-        (None, Some(s)) if s < LOW_ACTIVITY_SHARE => (ActivityProfile::Inactive, "measured"),
-        (None, Some(s)) if s > 1.5 => (ActivityProfile::Active, "measured"),
-        (None, Some(_)) => (ActivityProfile::Typical, "measured"),
-        (None, None) => (ActivityProfile::Typical, "default"),
+        (Some(p), _) => (p, ProfileSource::Owner),
+        (None, Some(s)) if s < LOW_ACTIVITY_SHARE => (ActivityProfile::Inactive, ProfileSource::Measured),
+        (None, Some(s)) if s > 1.5 => (ActivityProfile::Active, ProfileSource::Measured),
+        (None, Some(_)) => (ActivityProfile::Typical, ProfileSource::Measured),
+        (None, None) => (ActivityProfile::Typical, ProfileSource::Default),
     };
     let rer = resting_energy_kcal(pet.weight_kg);
     let factor = energy_factor(profile);
     let mer = rer * factor;
     let meals = if stage == LifeStage::Young { 3.0 } else { 2.0 };
 
-    let daily_goals = json!({
-        "life_stage": stage,
-        "age": age_years(pet, today).map(|a| json!({ "value": a, "unit": "years" })),
-        "active_minutes": {
-            "goal": goal,
-            "measured_avg": active_per_day.map(round1),
-            "progress_pct": share.map(|s| (s * 100.0).round()),
-            "unit": "min/day",
+    let daily_goals = DailyGoals {
+        life_stage: stage,
+        age: age_years(pet, today).map(|a| Figure::new(a, "years")),
+        active_minutes: ActiveMinutes {
+            goal,
+            measured_avg: active_per_day.map(round1),
+            progress_pct: share.map(|s| (s * 100.0).round()),
+            unit: "min/day".into(),
         },
-        "distance": {
-            "measured_avg": measured.per_covered_day(measured.distance_m).map(|d| d.round()),
-            "unit": "m/day",
+        distance: MeasuredAverage {
+            measured_avg: measured.per_covered_day(measured.distance_m).map(|d| d.round()),
+            unit: "m/day".into(),
         },
-        "deep_sleep": {
-            "measured_avg": measured.per_covered_day(measured.deep_sleep_hours).map(round1),
-            "unit": "h/day",
+        deep_sleep: MeasuredAverage {
+            measured_avg: measured.per_covered_day(measured.deep_sleep_hours).map(round1),
+            unit: "h/day".into(),
         },
-        "measured_over": { "covered": round1(measured.covered_hours), "window": round1(measured.window_hours), "unit": "h" },
-    });
-    let nutrition_plan = json!({
-        "weight": { "value": pet.weight_kg, "unit": "kg" },
-        "resting_energy_requirement": { "value": rer.round(), "unit": "kcal/day", "formula": "70 × weight_kg^0.75" },
-        "maintenance_energy_requirement": {
-            "value": mer.round(),
-            "unit": "kcal/day",
-            "factor": factor,
-            "activity_profile": profile_name(profile),
-            "activity_profile_source": profile_source,
+        measured_over: MeasuredOver {
+            covered: round1(measured.covered_hours),
+            window: round1(measured.window_hours),
+            unit: "h".into(),
         },
-        "meals": { "value": meals, "unit": "meals/day" },
-        "per_meal": { "value": (mer / meals).round(), "unit": "kcal/meal" },
-    });
+    };
+    let nutrition_plan = NutritionPlan {
+        weight: Figure::new(pet.weight_kg, "kg"),
+        resting_energy_requirement: RestingEnergy {
+            value: rer.round(),
+            unit: "kcal/day".into(),
+            formula: "70 × weight_kg^0.75".into(),
+        },
+        maintenance_energy_requirement: MaintenanceEnergy {
+            value: mer.round(),
+            unit: "kcal/day".into(),
+            factor,
+            activity_profile: profile,
+            activity_profile_source: profile_source,
+        },
+        meals: Figure::new(meals, "meals/day"),
+        per_meal: Figure::new((mer / meals).round(), "kcal/meal"),
+    };
 
     let mut recs = Vec::new();
     if measured.covered_hours < MIN_COVERED_HOURS {
         recs.push(recommendation(
             "not_enough_data",
-            "info",
+            Severity::Info,
             format!(
                 "Only {:.1} h of readings in the last 7 days: wear the collar for at least 12 h to get measured goals.",
                 measured.covered_hours
             ),
-            json!({ "covered": { "value": round1(measured.covered_hours), "unit": "h" } }),
+            Evidence { covered: Some(Figure::new(round1(measured.covered_hours), "h")), ..Evidence::default() },
         ));
     }
     if measured.elevated_heart_rate_episodes >= ELEVATED_EPISODES_FOR_VET {
         recs.push(recommendation(
             "elevated_heart_rate_at_rest",
-            "see_vet",
+            Severity::SeeVet,
             format!(
                 "{} episodes of raised heart rate while resting in 7 days: worth a check-up with your vet.",
                 measured.elevated_heart_rate_episodes
             ),
-            json!({ "episodes": { "value": measured.elevated_heart_rate_episodes, "unit": "episodes/7 days" } }),
+            Evidence {
+                episodes: Some(Figure::new(measured.elevated_heart_rate_episodes, "episodes/7 days")),
+                ..Evidence::default()
+            },
         ));
     }
     if measured.anxious_pacing_episodes >= PACING_EPISODES_FOR_ADVICE {
         recs.push(recommendation(
             "anxious_pacing",
-            "advice",
+            Severity::Advice,
             format!(
                 "{} episodes of anxious pacing in 7 days: look for triggers (being alone, noise) and consider enrichment.",
                 measured.anxious_pacing_episodes
             ),
-            json!({ "episodes": { "value": measured.anxious_pacing_episodes, "unit": "episodes/7 days" } }),
+            Evidence {
+                episodes: Some(Figure::new(measured.anxious_pacing_episodes, "episodes/7 days")),
+                ..Evidence::default()
+            },
         ));
     }
     if let (Some(active), Some(share)) = (active_per_day, share) {
         if share < LOW_ACTIVITY_SHARE {
             recs.push(recommendation(
                 "low_activity",
-                "advice",
-                format!("About {:.0} active min/day against a goal of {goal:.0}: add {:.0} min of walks or play a day.", active, goal - active),
-                json!({ "measured": { "value": round1(active), "unit": "min/day" }, "goal": { "value": goal, "unit": "min/day" } }),
+                Severity::Advice,
+                format!(
+                    "About {:.0} active min/day against a goal of {goal:.0}: add {:.0} min of walks or play a day.",
+                    active,
+                    goal - active
+                ),
+                Evidence {
+                    measured: Some(Figure::new(round1(active), "min/day")),
+                    goal: Some(Figure::new(goal, "min/day")),
+                    ..Evidence::default()
+                },
             ));
         } else if share > HIGH_ACTIVITY_SHARE && stage == LifeStage::Senior {
             recs.push(recommendation(
                 "rest_days",
-                "advice",
-                format!("About {active:.0} active min/day, over twice the goal for a senior pet: keep some gentler days."),
-                json!({ "measured": { "value": round1(active), "unit": "min/day" }, "goal": { "value": goal, "unit": "min/day" } }),
+                Severity::Advice,
+                format!(
+                    "About {active:.0} active min/day, over twice the goal for a senior pet: keep some gentler days."
+                ),
+                Evidence {
+                    measured: Some(Figure::new(round1(active), "min/day")),
+                    goal: Some(Figure::new(goal, "min/day")),
+                    ..Evidence::default()
+                },
             ));
         } else if share >= 1.0 {
             recs.push(recommendation(
                 "activity_goal_met",
-                "info",
+                Severity::Info,
                 format!("About {active:.0} active min/day: the {goal:.0} min goal is met."),
-                json!({ "measured": { "value": round1(active), "unit": "min/day" } }),
+                Evidence { measured: Some(Figure::new(round1(active), "min/day")), ..Evidence::default() },
             ));
         }
     }
@@ -271,12 +292,12 @@ pub fn pet_plan(pet: &Pet, today: NaiveDate, measured: &ActivitySummary) -> PetP
     if measured.window_hours > 0.0 && no_data_share > NO_DATA_SHARE_FOR_NOTE {
         recs.push(recommendation(
             "collar_off",
-            "info",
+            Severity::Info,
             format!(
                 "The collar sent nothing for {:.0}% of the last 7 days: figures cover only the time it was worn.",
                 no_data_share * 100.0
             ),
-            json!({ "no_data": { "value": (no_data_share * 100.0).round(), "unit": "%" } }),
+            Evidence { no_data: Some(Figure::new((no_data_share * 100.0).round(), "%")), ..Evidence::default() },
         ));
     }
     PetPlan { daily_goals, nutrition_plan, health_recommendations: recs }
@@ -313,7 +334,7 @@ mod tests {
     }
 
     fn codes(plan: &PetPlan) -> Vec<&str> {
-        plan.health_recommendations.iter().map(|r| r["code"].as_str().unwrap()).collect()
+        plan.health_recommendations.iter().map(|r| r.code.as_str()).collect()
     }
 
     #[test]
@@ -322,9 +343,9 @@ mod tests {
         assert!((resting_energy_kcal(10.0) - 393.6).abs() < 0.1);
         let plan = pet_plan(&dog(10.0, None, Some(ActivityProfile::Typical)), today(), &summary(168.0, 7.0 * 90.0, 0));
         let n = &plan.nutrition_plan;
-        assert_eq!(n["resting_energy_requirement"]["value"], 394.0);
-        assert_eq!(n["maintenance_energy_requirement"]["value"], 630.0);
-        assert_eq!(n["maintenance_energy_requirement"]["unit"], "kcal/day");
+        assert_eq!(n.resting_energy_requirement.value, 394.0);
+        assert_eq!(n.maintenance_energy_requirement.value, 630.0);
+        assert_eq!(n.maintenance_energy_requirement.unit, "kcal/day");
         for (profile, factor) in [
             (ActivityProfile::WeightLoss, 1.0),
             (ActivityProfile::Inactive, 1.2),
@@ -332,8 +353,11 @@ mod tests {
             (ActivityProfile::Working, 3.0),
         ] {
             let plan = pet_plan(&dog(10.0, None, Some(profile)), today(), &summary(168.0, 0.0, 0));
-            assert_eq!(plan.nutrition_plan["maintenance_energy_requirement"]["factor"], factor);
-            assert_eq!(plan.nutrition_plan["maintenance_energy_requirement"]["activity_profile_source"], "owner");
+            assert_eq!(plan.nutrition_plan.maintenance_energy_requirement.factor, factor);
+            assert_eq!(
+                plan.nutrition_plan.maintenance_energy_requirement.activity_profile_source,
+                ProfileSource::Owner
+            );
         }
     }
 
@@ -356,20 +380,20 @@ mod tests {
     fn measured_activity_drives_profile_and_advice() {
         // 20 min/day against 90: low activity, inactive factor when the owner gave none.
         let plan = pet_plan(&dog(20.0, None, None), today(), &summary(168.0, 7.0 * 20.0, 0));
-        assert_eq!(plan.daily_goals["active_minutes"]["measured_avg"], 20.0);
-        assert_eq!(plan.daily_goals["active_minutes"]["progress_pct"], 22.0);
-        assert_eq!(plan.nutrition_plan["maintenance_energy_requirement"]["factor"], 1.2);
+        assert_eq!(plan.daily_goals.active_minutes.measured_avg, Some(20.0));
+        assert_eq!(plan.daily_goals.active_minutes.progress_pct, Some(22.0));
+        assert_eq!(plan.nutrition_plan.maintenance_energy_requirement.factor, 1.2);
         assert_eq!(codes(&plan), ["low_activity"]);
         let plan = pet_plan(&dog(20.0, None, None), today(), &summary(168.0, 7.0 * 95.0, 4));
         assert_eq!(codes(&plan), ["elevated_heart_rate_at_rest", "activity_goal_met"]);
-        assert_eq!(plan.health_recommendations[0]["severity"], "see_vet");
+        assert_eq!(plan.health_recommendations[0].severity, Severity::SeeVet);
     }
 
     #[test]
     fn little_data_says_so_instead_of_guessing() {
         let plan = pet_plan(&dog(20.0, None, None), today(), &summary(10.0, 60.0, 0));
-        assert_eq!(plan.daily_goals["active_minutes"]["measured_avg"], Value::Null);
-        assert_eq!(plan.nutrition_plan["maintenance_energy_requirement"]["activity_profile_source"], "default");
+        assert_eq!(plan.daily_goals.active_minutes.measured_avg, None);
+        assert_eq!(plan.nutrition_plan.maintenance_energy_requirement.activity_profile_source, ProfileSource::Default);
         assert_eq!(codes(&plan), ["not_enough_data", "collar_off"]);
     }
 

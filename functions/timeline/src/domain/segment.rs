@@ -43,17 +43,11 @@ pub struct DayInput<'a> {
     pub thresholds: &'a Thresholds,
 }
 
-/// Where a day's resting baseline came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineSource {
-    /// The median heart rate of the day's resting readings.
-    Measured,
-    /// Too few resting readings: the typical value for the pet's species and size.
-    Profile,
-}
+/// Where a day's resting baseline came from (shown on each event: a wire type).
+pub use petty_api::timeline::BaselineSource;
 
-/// What one episode measured.
+/// What one episode measured (the API answers it as `petty_api::timeline::EventStats`; the
+/// benchmark dumps this one).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpisodeStats {
     /// Readings inside the episode.
@@ -109,7 +103,7 @@ pub fn event_id(collar_id: &str, behavior: Behavior, start_ms: i64) -> String {
 /// `(collar_id, start_ms, behavior)` of a well-formed event id; `None` for anything else.
 pub fn parse_event_id(id: &str) -> Option<(String, i64, Behavior)> {
     let mut parts = id.splitn(3, '.');
-    let collar = parts.next().filter(|c| petty_shared::ids::is_collar_id(c))?;
+    let collar = parts.next().filter(|c| petty_api::collars::is_collar_id(c))?;
     let start = parts.next().filter(|s| !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()))?;
     let behavior = Behavior::parse(parts.next()?)?;
     Some((collar.to_owned(), start.parse().ok()?, behavior))

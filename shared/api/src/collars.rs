@@ -1,0 +1,132 @@
+//! Collars and the pets wearing them (the data processor's `/v1/collars` routes). The pet
+//! profile and the collar id format live here because owners send them and every function
+//! checks them the same way.
+
+use serde::{Deserialize, Serialize};
+
+/// True for a collar id as collars print it: two capital letters, a dash, 3 to 6 digits
+/// (`^[A-Z]{2}-\d{3,6}$`).
+pub fn is_collar_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    (6..=9).contains(&b.len())
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_uppercase()
+        && b[2] == b'-'
+        && b[3..].iter().all(u8::is_ascii_digit)
+}
+
+/// The pet's profile, as owners describe it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pet {
+    pub name: String,
+    pub species: Species,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breed: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+    pub weight_kg: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_profile: Option<ActivityProfile>,
+}
+
+/// Species Petty's models know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Species {
+    Dog,
+    Cat,
+}
+
+/// The energy profile the pet plan's factor comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityProfile {
+    WeightLoss,
+    Inactive,
+    Typical,
+    Active,
+    Working,
+}
+
+/// Weight bounds, kg (a kitten to a mastiff).
+pub const WEIGHT_KG: std::ops::RangeInclusive<f64> = 0.1..=150.0;
+
+fn text_ok(s: &str, max: usize) -> bool {
+    let t = s.trim();
+    !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+}
+
+impl Pet {
+    /// Checks the profile; `Err` names the field.
+    pub fn validate(&self, today: chrono::NaiveDate) -> Result<(), String> {
+        if !text_ok(&self.name, 50) {
+            return Err("pet.name must be 1 to 50 printable characters".into());
+        }
+        if self.breed.as_deref().is_some_and(|b| !text_ok(b, 50)) {
+            return Err("pet.breed must be 1 to 50 printable characters".into());
+        }
+        if !WEIGHT_KG.contains(&self.weight_kg) {
+            return Err("pet.weight_kg must be from 0.1 to 150".into());
+        }
+        if let Some(date) = &self.birth_date {
+            let parsed = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|_| "pet.birth_date must be YYYY-MM-DD".to_owned())?;
+            if parsed > today || parsed < today - chrono::Days::new(40 * 365) {
+                return Err("pet.birth_date must be in the last 40 years".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `POST /v1/collars`: claim a collar for its pet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimCollar {
+    pub collar_id: String,
+    pub pet: Pet,
+}
+
+/// The pet fields a `PATCH` may change; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PetPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breed: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_kg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_profile: Option<ActivityProfile>,
+}
+
+/// `PATCH /v1/collars/{collar_id}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCollar {
+    pub pet: PetPatch,
+}
+
+/// A collar and its pet, as its owner sees it (never the owner id).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Collar {
+    pub collar_id: String,
+    pub pet: Pet,
+    /// When this owner claimed it (RFC 3339).
+    pub claimed_at: String,
+    pub updated_at: String,
+}
+
+/// One page of `GET /v1/collars`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollarPage {
+    pub collars: Vec<Collar>,
+    /// Opaque and tamper-evident; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
