@@ -421,6 +421,7 @@ async fn run(cli: Cli) -> Outcome {
                     user_feedback: verdict,
                     corrected_behavior: corrected,
                     comment: a.comment.clone(),
+                    timestamp: None,
                 })
                 .await?;
             if json {
@@ -894,12 +895,11 @@ async fn timeline(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
                 format!("{:.2}", e.confidence),
                 e.stats.heart_rate_mean_bpm.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
                 format!("{:.0}", e.stats.distance_m),
-                e.feedback
-                    .as_ref()
-                    .and_then(|f| f.get("user_feedback"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
+                match e.feedback.as_ref().map(|f| f.user_feedback) {
+                    Some(Verdict::Correct) => "correct".to_owned(),
+                    Some(Verdict::Incorrect) => "incorrect".to_owned(),
+                    None => String::new(),
+                },
                 e.event_id.clone(),
             ]
         })
@@ -936,13 +936,15 @@ async fn plan(c: &Client, collar: &str, json: bool) -> Outcome {
             .collect();
         format!("{} {unit}", shown.join(", ")).trim().to_owned()
     };
+    // Every figure printed with its unit, whatever the plan holds: its parts as JSON objects.
+    let parts = |v: Value| v.as_object().cloned().unwrap_or_default();
     println!("pet plan for {}", p.collar_id);
     println!("daily goals:");
-    for (k, v) in &p.daily_goals {
+    for (k, v) in &parts(json!(p.daily_goals)) {
         println!("  {k:<28} {}", if v.is_object() { figure(v) } else { v.to_string().trim_matches('"').to_owned() });
     }
     println!("nutrition:");
-    for (k, v) in &p.nutrition_plan {
+    for (k, v) in &parts(json!(p.nutrition_plan)) {
         println!("  {k:<28} {}", if v.is_object() { figure(v) } else { v.to_string().trim_matches('"').to_owned() });
     }
     println!("recommendations:");

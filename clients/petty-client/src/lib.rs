@@ -344,9 +344,9 @@ impl Client {
     async fn refresh_with(&self, refresh_token: &str) -> Result<TokenPair, Error> {
         // Not retried: a refresh token is single-use, and resending one whose answer was lost
         // would look like theft and revoke the session.
-        let call = Call::new(Method::POST, "v1/auth/refresh").anonymous().json(&serde_json::json!({
-            "refresh_token": refresh_token
-        }))?;
+        let call = Call::new(Method::POST, "v1/auth/refresh")
+            .anonymous()
+            .json(&Refresh { refresh_token: refresh_token.to_owned() })?;
         if let Err(retry_in) = self.breaker.acquire(&self.host) {
             return Err(Error::CircuitOpen { host: self.host.clone(), retry_in });
         }
@@ -365,14 +365,23 @@ impl Client {
 
     /// Creates an account (201); a taken email is a 409.
     pub async fn register(&self, email: &str, password: &str, name: Option<&str>) -> Result<User, Error> {
-        self.json(Call::new(Method::POST, "v1/auth/register").anonymous().json(&Register { email, password, name })?)
-            .await
+        self.json(Call::new(Method::POST, "v1/auth/register").anonymous().json(&Register {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            name: name.map(str::to_owned),
+        })?)
+        .await
     }
 
     /// Logs in and keeps the session.
     pub async fn login(&self, email: &str, password: &str) -> Result<TokenPair, Error> {
-        let pair: TokenPair =
-            self.json(Call::new(Method::POST, "v1/auth/login").anonymous().json(&Login { email, password })?).await?;
+        let pair: TokenPair = self
+            .json(
+                Call::new(Method::POST, "v1/auth/login")
+                    .anonymous()
+                    .json(&Login { email: email.to_owned(), password: password.to_owned() })?,
+            )
+            .await?;
         self.store_tokens(&pair);
         Ok(pair)
     }
@@ -419,7 +428,11 @@ impl Client {
 
     /// Claims a collar for its pet (201; already yours: 200).
     pub async fn claim_collar(&self, collar_id: &str, pet: &Pet) -> Result<Collar, Error> {
-        self.json(Call::new(Method::POST, "v1/collars").json(&ClaimCollar { collar_id, pet })?).await
+        self.json(
+            Call::new(Method::POST, "v1/collars")
+                .json(&ClaimCollar { collar_id: collar_id.to_owned(), pet: pet.clone() })?,
+        )
+        .await
     }
 
     /// One page of the caller's collars.
@@ -441,7 +454,7 @@ impl Client {
         if readings.is_empty() || readings.len() > MAX_BATCH {
             return Err(Error::Invalid(format!("a batch holds 1 to {MAX_BATCH} readings, not {}", readings.len())));
         }
-        let mut call = Call::new(Method::POST, "v1/ingest").json(&serde_json::json!({ "readings": readings }))?;
+        let mut call = Call::new(Method::POST, "v1/ingest").json(&IngestBatch { readings: readings.to_vec() })?;
         call.idempotent = true;
         self.json(call).await
     }
