@@ -13,4 +13,5 @@ mod openapi;
 mod secrets;
 mod template;
 mod timeline;
+mod wire;
 mod xray;
