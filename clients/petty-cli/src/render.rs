@@ -92,7 +92,8 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "event_id": "x", "timestamp": start, "behavior": behavior, "confidence": 1.0, "start": start, "end": end,
             "duration_s": 1.0, "stats": {"samples": 1, "heart_rate_mean_bpm": null, "heart_rate_min_bpm": null,
-            "heart_rate_max_bpm": null, "distance_m": 0.0}
+            "heart_rate_max_bpm": null, "distance_m": 0.0},
+            "metadata": {"baseline_heart_rate_bpm": 80.0, "baseline_source": "measured"}, "feedback": null
         }))
         .unwrap()
     }

@@ -128,7 +128,8 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Seen> {
 }
 
 fn live() -> serde_json::Value {
-    json!({"status": "ok", "service": "health", "version": "0.1.0", "git_sha": "x", "cold_start": false, "uptime_s": 1})
+    json!({"status": "ok", "service": "health", "version": "0.1.0", "git_sha": "x", "cold_start": false, "uptime_s": 1,
+        "build": {"version": "0.1.0", "git_sha": "x", "profile": "debug", "arch": "x86_64"}})
 }
 
 fn error(code: &str) -> serde_json::Value {
