@@ -57,13 +57,10 @@ set -a; source "$seed_env"; set +a
 if [ "$mode" = bounded ]; then
   examples=${EXAMPLES:-8}
   seed=${SEED:-20261123}
-  # The bounded run steps around known server bugs (listed in tools/st_hooks.py); the long
-  # run does not, so it keeps failing until they are fixed.
-  export PETTY_ST_SEED=$seed PETTY_ST_AVOID_KNOWN_BUGS=${PETTY_ST_AVOID_KNOWN_BUGS:-1}
+  export PETTY_ST_SEED=$seed
   extra=(--seed "$seed" --generation-database none)
 else
   examples=${EXAMPLES:-150}
-  export PETTY_ST_AVOID_KNOWN_BUGS=${PETTY_ST_AVOID_KNOWN_BUGS:-0}
   extra=(--generation-database "$out/examples.db")
   [ -n "${SEED:-}" ] && extra+=(--seed "$SEED") && export PETTY_ST_SEED=$SEED
 fi

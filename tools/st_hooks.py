@@ -139,30 +139,10 @@ def map_path_parameters(ctx, path_parameters):
     return path_parameters
 
 
-# Known server bugs the bounded run steps around (PETTY_ST_AVOID_KNOWN_BUGS=1, set by
-# `fuzz_api.sh --bounded`); `make fuzz-api` still sends these inputs. Remove each with its fix.
-AVOID_KNOWN_BUGS = os.environ.get("PETTY_ST_AVOID_KNOWN_BUGS") == "1"
-
-
-def _no_underflow(value):
-    """Known bug 1: a reading number with 0 < |x| < 1e-130 (e.g. latitude 1e-200) passes
-    validation but DynamoDB cannot store it (`Number underflow`): ingestion answers 503 with
-    Retry-After, for that reading and every other one in its chunk of 25, on every retry."""
-    if isinstance(value, float) and value != 0.0 and abs(value) < 1e-120:
-        return 0.0
-    if isinstance(value, list):
-        return [_no_underflow(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _no_underflow(v) for k, v in value.items()}
-    return value
-
-
 def _real_reading(reading):
     if isinstance(reading, dict) and rng.random() < REAL:
         reading["collar_id"] = COLLAR
         reading["timestamp"] = _now_ts()
-    if AVOID_KNOWN_BUGS:
-        reading = _no_underflow(reading)
     return reading
 
 

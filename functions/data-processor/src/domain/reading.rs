@@ -3,6 +3,10 @@
 //! `{"collar_id":"AB-123456","timestamp":"2025-08-18T14:30:00Z","heart_rate":85,
 //! "activity_level":1,"location":{"type":"Point","coordinates":[-74.0060,40.7128]}}`, with
 //! optional `temperature_c`, `battery_pct` and `accuracy_m`. Unknown fields are rejected.
+//! Integers may be written as whole-number floats (`85.0`), as JSON Schema's `integer` allows.
+//! Coordinates are kept to 7 decimals (about 1 cm) and sensor values to 2: DynamoDB numbers
+//! cannot be smaller than 1e-130, so an unrounded `1e-200` would pass every range and then fail
+//! its whole batch's write.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +21,10 @@ pub const HEART_RATE_BPM: std::ops::RangeInclusive<u16> = 30..=300;
 pub const TEMPERATURE_C: std::ops::RangeInclusive<f64> = -20.0..=50.0;
 /// GPS accuracy bounds, metres.
 pub const ACCURACY_M: std::ops::RangeInclusive<f64> = 0.0..=10_000.0;
+/// Decimals kept of a coordinate (1e-7 degrees is about 1 cm).
+pub const COORDINATE_DECIMALS: i32 = 7;
+/// Decimals kept of temperature, battery and accuracy (finer than any collar sensor).
+pub const SENSOR_DECIMALS: i32 = 2;
 
 /// What the pet was doing, as the collar classifies it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -77,8 +85,8 @@ struct RawReading<'a> {
     collar_id: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     timestamp: std::borrow::Cow<'a, str>,
-    heart_rate: i64,
-    activity_level: i64,
+    heart_rate: f64,
+    activity_level: f64,
     #[serde(borrow)]
     location: RawPoint<'a>,
     #[serde(default)]
@@ -125,14 +133,14 @@ fn validate(raw: RawReading, now_ms: i64) -> Result<Reading, Rejection> {
     if timestamp_ms < now_ms - MAX_AGE_S * 1000 {
         return Err(Rejection::new("timestamp_too_old", "timestamp is more than 30 days old"));
     }
-    let heart_rate = u16::try_from(raw.heart_rate)
-        .ok()
+    let heart_rate = whole(raw.heart_rate)
+        .and_then(|hr| u16::try_from(hr).ok())
         .filter(|hr| HEART_RATE_BPM.contains(hr))
         .ok_or_else(|| Rejection::new("heart_rate", "heart_rate must be an integer from 30 to 300"))?;
-    let activity_level = match raw.activity_level {
-        0 => Activity::Rest,
-        1 => Activity::Walk,
-        2 => Activity::Play,
+    let activity_level = match whole(raw.activity_level) {
+        Some(0) => Activity::Rest,
+        Some(1) => Activity::Walk,
+        Some(2) => Activity::Play,
         _ => return Err(Rejection::new("activity_level", "activity_level must be 0 (rest), 1 (walk) or 2 (play)")),
     };
     let point_error = || {
@@ -156,12 +164,23 @@ fn validate(raw: RawReading, now_ms: i64) -> Result<Reading, Rejection> {
         timestamp_ms,
         heart_rate,
         activity_level,
-        lon,
-        lat,
-        temperature_c: raw.temperature_c,
-        battery_pct: raw.battery_pct,
-        accuracy_m: raw.accuracy_m,
+        lon: round_to(lon, COORDINATE_DECIMALS),
+        lat: round_to(lat, COORDINATE_DECIMALS),
+        temperature_c: raw.temperature_c.map(|v| round_to(v, SENSOR_DECIMALS)),
+        battery_pct: raw.battery_pct.map(|v| round_to(v, SENSOR_DECIMALS)),
+        accuracy_m: raw.accuracy_m.map(|v| round_to(v, SENSOR_DECIMALS)),
     })
+}
+
+/// A whole number (`85` or `85.0`) as an integer; `None` for a fraction or one out of range.
+fn whole(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64)
+}
+
+/// `v` to `decimals` places; never `-0` (which would store and read back as a different text).
+fn round_to(v: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (v * scale).round() / scale + 0.0
 }
 
 fn check_optional(
@@ -254,6 +273,33 @@ mod tests {
             let r = parse_reading(&with("heart_rate", bad.clone()), NOW).unwrap_err();
             assert!(r.reason == "heart_rate" || r.reason == "invalid_json", "{bad}: {r:?}");
         }
+    }
+
+    #[test]
+    fn whole_number_floats_are_integers() {
+        let r = parse_reading(&with("heart_rate", json!(100.0)), NOW).unwrap();
+        assert_eq!(r.heart_rate, 100);
+        let r = parse_reading(&with("activity_level", json!(2.0)), NOW).unwrap();
+        assert_eq!(r.activity_level, Activity::Play);
+        assert_eq!(reason(&with("activity_level", json!(1.5))), "activity_level");
+        assert_eq!(reason(&with("heart_rate", json!(1e300))), "heart_rate");
+    }
+
+    #[test]
+    fn values_are_rounded_to_what_storage_can_hold() {
+        // DynamoDB refuses numbers below 1e-130: such a value must not reach it.
+        let tiny = with("location", json!({"type": "Point", "coordinates": [1e-200, -1e-200]}));
+        let r = parse_reading(&tiny, NOW).unwrap();
+        assert_eq!((r.lon.to_string(), r.lat.to_string()), ("0".to_owned(), "0".to_owned()));
+        let precise = with("location", json!({"type": "Point", "coordinates": [-74.006_012_345_6, 40.712_849_999_9]}));
+        let r = parse_reading(&precise, NOW).unwrap();
+        assert_eq!((r.lon, r.lat), (-74.006_012_3, 40.712_85));
+        let mut v = base();
+        v["temperature_c"] = json!(38.456);
+        v["battery_pct"] = json!(1e-300);
+        v["accuracy_m"] = json!(4.999);
+        let r = parse_reading(&v.to_string(), NOW).unwrap();
+        assert_eq!((r.temperature_c, r.battery_pct, r.accuracy_m), (Some(38.46), Some(0.0), Some(5.0)));
     }
 
     #[test]
@@ -351,6 +397,11 @@ mod properties {
                 prop_assert!(HEART_RATE_BPM.contains(&r.heart_rate));
                 prop_assert!((-180.0..=180.0).contains(&r.lon) && (-90.0..=90.0).contains(&r.lat));
                 prop_assert!(r.timestamp_ms <= NOW + MAX_FUTURE_S * 1000 && r.timestamp_ms >= NOW - MAX_AGE_S * 1000);
+                // Storable: no number DynamoDB would refuse (nonzero magnitude under 1e-130).
+                for v in [Some(r.lon), Some(r.lat), r.temperature_c, r.battery_pct, r.accuracy_m].into_iter().flatten()
+                {
+                    prop_assert!(v == 0.0 || v.abs() >= 1e-7, "{v}");
+                }
             }
             Err(rejection) => prop_assert!(REASONS.contains(&rejection.reason), "{rejection:?}"),
         }
@@ -366,7 +417,7 @@ mod properties {
         #[test]
         fn arbitrary_values_in_the_reading_shape(
             collar in "[A-Za-z0-9-]{0,12}", secs in -40i64 * 86_400..86_400, hr in -10i64..400, act in -2i64..5,
-            lon in -400.0f64..400.0, lat in -200.0f64..200.0, temp in proptest::option::of(-100.0f64..100.0),
+            lon in prop_oneof![-400.0f64..400.0, -1e-100f64..1e-100], lat in -200.0f64..200.0, temp in proptest::option::of(-100.0f64..100.0),
             extra in proptest::option::of("[a-z_]{1,12}"),
         ) {
             let mut v = serde_json::json!({
