@@ -366,6 +366,8 @@ async fn readings_not_stored_by_the_deadline_are_named_exactly() {
     let report = body_json(&resp);
     let not_stored: Vec<u64> = report["not_stored"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert_eq!(not_stored, poisoned, "exactly the readings DynamoDB never took");
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(report["request_id"], request_id, "a 503 report names the request id, as every error does");
     assert_eq!(report["accepted"].as_u64().unwrap() as usize, 40 - poisoned.len());
 
     // Sending the batch again through a healthy client stores exactly the missing ones.

@@ -66,6 +66,7 @@ async fn ready_when_every_dependency_answers() {
     let (status, body, _) = get(&app, "/v1/health/ready", &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ready");
+    assert!(body.get("request_id").is_none(), "a 200 carries the id in its header only: {body}");
     assert_eq!(body["checks"].as_array().unwrap().len(), 3);
     for name in [format!("dynamodb:{t1}"), format!("dynamodb:{t2}"), "secretsmanager:public-keys".into()] {
         let c = check(&body, &name);
@@ -94,6 +95,7 @@ async fn not_ready_names_each_failing_dependency() {
     assert_eq!(keys["ok"], false);
     assert!(keys["error"].as_str().unwrap().contains("not found"), "{keys}");
     assert_eq!(resp.headers()["x-request-id"], "req-health");
+    assert_eq!(body["request_id"], "req-health", "a 503 names the request id in its body too");
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ pub fn report_view(r: &IngestReport) -> api::IngestReport {
             .map(|x| api::Rejected { index: x.index, reason: x.reason.to_owned(), message: x.message.clone() })
             .collect(),
         not_stored: r.not_stored.clone(),
+        request_id: None,
     }
 }
 
@@ -195,10 +196,11 @@ pub async fn http<S: SecretSource>(
     let mut report = store_valid(app.store(), &valid, inv.deadline_with_margin(ANSWER_MARGIN)).await?;
     report.rejected = rejected;
     record_metrics(inv, &report, inputs.len(), started);
-    let body = report_view(&report);
+    let mut body = report_view(&report);
     if report.not_stored.is_empty() {
         json_response(StatusCode::OK, &body)
     } else {
+        body.request_id = Some(inv.request_id.clone());
         let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, &body)?;
         resp.headers_mut().insert("retry-after", "2".parse().expect("static"));
         Ok(resp)

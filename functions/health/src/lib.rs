@@ -129,11 +129,12 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
         Check { name, ok: error.is_none(), latency_ms, error }
     }
 
-    async fn readiness(&self) -> Result<Response<Body>, ApiError> {
+    async fn readiness(&self, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let checks = self.checks().await;
         let ready = checks.iter().all(|c| c.ok);
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-        json_response(status, &Readiness { status: ready_status(ready), checks })
+        let request_id = (!ready).then(|| inv.request_id.clone());
+        json_response(status, &Readiness { status: ready_status(ready), checks, request_id })
     }
 
     async fn detailed(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
@@ -173,7 +174,7 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> Handler for HealthApp<T, A,
         }
         match path.as_str() {
             "/v1/health" => self.liveness(inv),
-            "/v1/health/ready" => self.readiness().await,
+            "/v1/health/ready" => self.readiness(inv).await,
             _ => self.detailed(&req, inv).await,
         }
     }

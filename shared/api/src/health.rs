@@ -43,6 +43,9 @@ pub struct Readiness {
     /// `ready` or `not_ready`.
     pub status: String,
     pub checks: Vec<Check>,
+    /// On a 503 only: the request id, as every error answer carries, to quote to operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// One CloudWatch alarm, as operators see it.

@@ -36,6 +36,9 @@ pub struct IngestReport {
     /// safe.
     #[serde(default)]
     pub not_stored: Vec<usize>,
+    /// On a 503 only: the request id, as every error answer carries, to quote to operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A GeoJSON point, `[lon, lat]` (degrees).
