@@ -80,7 +80,7 @@ keys: venv ## New current RSA key (previous kept) in STAGE's deployed secrets; E
 build: $(BUILD_STAMP) ## arm64 release bootstrap per function in target/lambda/ (cargo-lambda + zig)
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu \
 	  || { echo "cannot add the aarch64-unknown-linux-gnu target (rustup needs its download server)" >&2; exit 1; }
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace --exclude petty-cli
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) cargo lambda build --release --arm64 --workspace --exclude petty-cli --exclude petty-bench-floor
 	@ls -l target/lambda/*/bootstrap | awk '{printf "  %-45s %6.2f MB\n", $$9, $$5/1048576}'
 	@{ echo "# Written by \`make build\` after a successful arm64 build; CI rebuilds when tools/build_inputs.sh differs."; \
 	   echo "inputs $$(tools/build_inputs.sh)"; \

@@ -208,7 +208,9 @@ async fn registration_validates_at_the_edge() {
 
 #[tokio::test]
 async fn lockout_after_repeated_failures_and_its_expiry() {
-    let a = auth(&[("LOCKOUT_THRESHOLD", "3"), ("LOCKOUT_WINDOW_SECONDS", "60"), ("LOCKOUT_SECONDS", "2")]).await;
+    // A 6 s lock: long enough that the logins checking it finish inside it on a loaded machine
+    // (argon2 in a debug build), short enough to wait out.
+    let a = auth(&[("LOCKOUT_THRESHOLD", "3"), ("LOCKOUT_WINDOW_SECONDS", "60"), ("LOCKOUT_SECONDS", "6")]).await;
     a.register("lock@example.com").await;
     let (s1, b1, _) = a.login("lock@example.com", "wrong password 1").await;
     let (s_unknown, b_unknown, _) = a.login("nobody@example.com", "wrong password 1").await;
@@ -216,13 +218,14 @@ async fn lockout_after_repeated_failures_and_its_expiry() {
     assert_eq!(b1["error"]["message"], b_unknown["error"]["message"], "unknown email and wrong password look the same");
     assert_eq!(a.login("lock@example.com", "wrong password 2").await.0, StatusCode::UNAUTHORIZED);
     let (status, _, resp) = a.login("lock@example.com", "wrong password 3").await;
+    let locked_at = std::time::Instant::now();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(resp.headers()["retry-after"], "2");
+    assert_eq!(resp.headers()["retry-after"], "6");
     let (status, _, resp) = a.login("lock@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
-    assert!(resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() <= 2);
+    assert!(resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() <= 6);
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(6100).saturating_sub(locked_at.elapsed())).await;
     assert_eq!(a.login("lock@example.com", PASSWORD).await.0, StatusCode::OK, "the lock expired");
     // Success cleared the counter: one more failure does not lock.
     assert_eq!(a.login("lock@example.com", "wrong again!").await.0, StatusCode::UNAUTHORIZED);
