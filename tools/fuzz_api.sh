@@ -7,6 +7,7 @@
 #
 #   --bounded   a few examples per operation and a fixed seed (~2-3 min of fuzzing): `make test`
 #   (default)   many examples, a fresh seed each run: `make fuzz-api`; EXAMPLES=N to change
+#   --inside    against the stack already up (PETTY_API_URL set by tools/with_stack.sh)
 #
 # Installs schemathesis (tools/requirements-st.txt) into .venv-st first; fast when done.
 # Reports (JUnit, NDJSON) go to target/fuzz-api/. Reuses moto at AWS_ENDPOINT_URL when set.
@@ -37,8 +38,8 @@ for arg in "$@"; do
   esac
 done
 
+install_schemathesis
 if [ "$inside" = 0 ]; then
-  install_schemathesis
   args=(--inside)
   [ "$mode" = bounded ] && args+=(--bounded)
   exec "$ROOT/tools/with_stack.sh" fuzz-api "$0" "${args[@]}"
