@@ -104,8 +104,8 @@ fuzz: ## Property tests (parsers, cursors, event ids, segmentation) with many ca
 fuzz-api: venv ## Schemathesis on openapi.yaml against a fresh local stack, many examples (EXAMPLES=150, SEED=)
 	tools/fuzz_api.sh
 
-bench: venv ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, sizes vs a lambda_http floor, in-process figures; one table + JSON in target/bench/
-	PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
+bench: $(BUILD_STAMP) ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, sizes vs a lambda_http floor, in-process figures; one table + JSON in target/bench/
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
 
 rotate-keys: venv ## Rotate the local stack's key set (new current key, previous kept); needs `make dev`
 	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} --endpoint http://127.0.0.1:$${MOTO_PORT:-4566}
