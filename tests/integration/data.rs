@@ -189,7 +189,9 @@ async fn ingestion_validates_dedupes_and_reports_every_reading() {
     // A mixed batch: valid readings are stored even when others are not.
     let mut unknown_field = reading("AB-123456", 50, 90);
     unknown_field["speed"] = json!(3);
-    let batch = json!({"readings": [reading("AB-123456", 40, 90), unknown_field, reading("AB-123456", 40, 90), reading("AB-123456", 30, 29), reading("AB-123456", 20, 120)]});
+    // The repeat is the same value: two calls of `reading` can fall on different milliseconds.
+    let forty = reading("AB-123456", 40, 90);
+    let batch = json!({"readings": [forty.clone(), unknown_field, forty, reading("AB-123456", 30, 29), reading("AB-123456", 20, 120)]});
     let (status, report, _) = w.ingest(&ada, batch).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!((report["accepted"].as_u64(), report["duplicates"].as_u64()), (Some(2), Some(1)));
