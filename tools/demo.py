@@ -122,7 +122,7 @@ See its day with the petty CLI (`cargo install --path clients/petty-cli`, or `ca
   PETTY_PASSWORD='{PASSWORD}' petty{api} login --email {EMAIL}
   petty{api} timeline {COLLAR} --day {day}
   petty{api} plan {COLLAR}
-(Against moto a day's timeline takes ~10 s: moto serves ~1,000 items/s.)
+(Against moto a day's timeline takes 6-10 s: moto serves ~1,000-1,400 items/s.)
 """, flush=True)
 
 
