@@ -103,7 +103,7 @@ def main() -> None:
 
     day = (datetime.now(timezone.utc) - timedelta(days=1)).date()
     lines = subprocess.run(
-        ["cargo", "run", "-q", "-p", "petty-timeline", "--example", "simulate", "--",
+        ["cargo", "run", "-q", "-p", "petty-behaviour", "--example", "simulate", "--",
          "--collar", COLLAR, "--day", day.isoformat(), "--seed", "7"],
         check=True, capture_output=True, text=True,
     ).stdout.splitlines()

@@ -26,7 +26,9 @@ start_moto "$MOTO_PORT" target/moto-dev.log
 echo "moto server on http://127.0.0.1:$MOTO_PORT (pid $MOTO_PID)"
 "$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$MOTO_PORT" --stage "$STAGE" --env-file .dev.env
 
-cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file .dev.env &
+# PETTY_CONCURRENCY instances per function (default 4, sized for 2 cores), as Lambda would
+# run concurrent requests side by side.
+cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file .dev.env --concurrency "${PETTY_CONCURRENCY:-4}" &
 WATCH_PID=$!
 cat <<MSG
 

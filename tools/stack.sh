@@ -40,12 +40,14 @@ stack_up() {
   # Built first, exactly as `cargo lambda watch` builds them (`cargo build --bin X`), so no
   # request waits on a compile.
   local fn
-  for fn in auth data-processor timeline feedback health; do cargo build --quiet --bin "petty-$fn"; done
+  for fn in auth data-processor stream timeline feedback health; do cargo build --quiet --bin "petty-$fn"; done
 
   local api_port; api_port=$(free_port)
   STACK_WATCH_LOG="$ROOT/target/watch-$name.log"
+  # PETTY_CONCURRENCY instances per function (default 4, sized for 2 cores): concurrent
+  # requests to one function run side by side, as on Lambda, so races show up locally too.
   "$VENV/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$api_port" --env-file "$PETTY_STACK_ENV" \
-    --ignore-changes >"$STACK_WATCH_LOG" 2>&1 &
+    --concurrency "${PETTY_CONCURRENCY:-4}" --ignore-changes >"$STACK_WATCH_LOG" 2>&1 &
   STACK_WATCH_PID=$!
   export PETTY_API_URL="http://127.0.0.1:$api_port"
   local _

@@ -1,61 +1,22 @@
 //! Who is calling: one extractor for every function. `Authorization: Bearer <jwt>` or
 //! `X-Api-Key: pty_...` becomes a typed [`Principal`]; 401 when missing or invalid, 403 when a
-//! scope is missing. Ownership (another owner's collar is a 404) is checked by the data routes
-//! with this principal.
+//! scope is missing. Access to a collar (another owner's collar is a 404) is checked with this
+//! principal by [`crate::collar::owned`].
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::Request;
 use lambda_http::http::header;
 
 use crate::api_key;
 use crate::audit::{self, AuditEvent, AuditStore};
-use crate::dynamo::{Item, StoreError, get_bool, get_n, get_s, get_string_list};
+use crate::dynamo::StoreError;
 use crate::http::{ApiError, bearer_token, source_ip};
 use crate::jwt::{TokenType, Verifier};
 use crate::secrets::SecretSource;
-
-/// Authentication, the audit trail and cursors, wired the same way for every data function.
-pub struct DataRoutes<S> {
-    /// Bearer tokens and API keys.
-    pub auth: Authenticator<S, DynamoApiKeys, crate::audit::DynamoAudit>,
-    /// Where the function's own security events go.
-    pub audit: crate::audit::DynamoAudit,
-    secrets: std::sync::Arc<crate::secrets::SecretCache<S>>,
-    cursor_key_secret_id: String,
-}
-
-impl<S: SecretSource> DataRoutes<S> {
-    /// Wires them at cold start (the tables and key id come from [`crate::config::DataRouteConfig`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        common: &crate::config::CommonConfig,
-        dynamodb: aws_sdk_dynamodb::Client,
-        secrets: std::sync::Arc<crate::secrets::SecretCache<S>>,
-        api_keys_table: &str,
-        audit_table: &str,
-        audit_retention_days: i64,
-        cursor_key_secret_id: &str,
-    ) -> Self {
-        let audit = crate::audit::DynamoAudit::new(dynamodb.clone(), audit_table, audit_retention_days);
-        let verifier = Verifier::new(secrets.clone(), common.public_keys_secret_id.clone(), &common.jwt_settings());
-        Self {
-            auth: Authenticator::new(verifier, Some(DynamoApiKeys::new(dynamodb, api_keys_table)), audit.clone()),
-            audit,
-            secrets,
-            cursor_key_secret_id: cursor_key_secret_id.to_owned(),
-        }
-    }
-
-    /// The pagination cursor codec, over the key from Secrets Manager (cached).
-    pub async fn cursor_codec(&self) -> Result<crate::cursor::CursorCodec, ApiError> {
-        Ok(crate::cursor::CursorCodec::from_secret(&self.secrets, &self.cursor_key_secret_id).await?)
-    }
-}
 
 /// Scopes a new account gets.
 pub const USER_SCOPES: &[&str] =
@@ -132,75 +93,6 @@ pub trait ApiKeyStore: Send + Sync {
     fn touch(&self, key_id: &str, now: i64, not_after: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// [`ApiKeyStore`] over the API keys table (`GetItem`, `UpdateItem`).
-#[derive(Clone, Debug)]
-pub struct DynamoApiKeys {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoApiKeys {
-    /// Over `table`.
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
-    }
-}
-
-/// Parses a stored API key item.
-pub fn api_key_from_item(item: &Item) -> Option<ApiKeyRecord> {
-    Some(ApiKeyRecord {
-        key_id: get_s(item, "key_id")?,
-        user_id: get_s(item, "user_id")?,
-        name: get_s(item, "name").unwrap_or_default(),
-        scopes: get_string_list(item, "scopes"),
-        collar_ids: get_string_list(item, "collar_ids"),
-        secret_hash: get_s(item, "secret_hash")?,
-        created_at: get_n(item, "created_at").unwrap_or_default(),
-        expires_at: get_n(item, "expires_at"),
-        revoked: get_bool(item, "revoked").unwrap_or(false),
-        last_used_at: get_n(item, "last_used_at"),
-    })
-}
-
-impl ApiKeyStore for DynamoApiKeys {
-    async fn get(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("key_id", AttributeValue::S(key_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(&e))?;
-        Ok(out.item.as_ref().and_then(api_key_from_item))
-    }
-
-    async fn touch(&self, key_id: &str, now: i64, not_after: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("key_id", AttributeValue::S(key_id.to_owned()))
-            .update_expression("SET last_used_at = :now")
-            .condition_expression(
-                "attribute_exists(key_id) AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
-            )
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(":cutoff", AttributeValue::N(not_after.to_string()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(out.attributes.is_none_or(|old| !old.contains_key("last_used_at"))),
-            Err(err) => match StoreError::from_sdk(&err) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
-    }
-}
-
 /// An audit store that only logs (functions that keep no per-user events).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LogOnlyAudit;
@@ -223,6 +115,29 @@ impl<S: SecretSource, K: ApiKeyStore, A: AuditStore> Authenticator<S, K, A> {
     /// Accepts bearer tokens, and API keys when `keys` is given.
     pub fn new(verifier: Verifier<S>, keys: Option<K>, audit: A) -> Self {
         Self { verifier, keys, audit, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The caller, who must hold `scope` (401 without credentials, 403 without the scope).
+    pub async fn require(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
+        let principal = self.authenticate(req).await?;
+        principal.require_scope(scope)?;
+        Ok(principal)
+    }
+
+    /// The caller, who must be a person (a bearer token): API keys are refused (403).
+    pub async fn user(&self, req: &Request) -> Result<Principal, ApiError> {
+        let principal = self.authenticate(req).await?;
+        if principal.kind != PrincipalKind::User {
+            return Err(ApiError::Forbidden("this route needs a user's token, not an API key".into()));
+        }
+        Ok(principal)
+    }
+
+    /// [`Self::user`] holding `scope`.
+    pub async fn require_user(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
+        let principal = self.user(req).await?;
+        principal.require_scope(scope)?;
+        Ok(principal)
     }
 
     /// The token verifier (for refresh tokens and the like).

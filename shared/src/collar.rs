@@ -1,92 +1,39 @@
-//! A collar and the pet wearing it: the profile owners send and the rules it must meet, the
-//! stored collar, and the one ownership check every data route makes.
-//!
-//! Stored in the collars table: `collar_id` → `owner_id`, `pet` (JSON), `created_at` (the
-//! claim, Unix s), `updated_at`; GSI `owner_id-index`.
+//! The one access check every data route makes on a collar: another owner's collar is a 404,
+//! exactly like a collar that does not exist (and a malformed id); an API key limited to
+//! other collars is a 403.
 
-use aws_sdk_dynamodb::Client;
+use std::future::Future;
 
 use crate::auth::Principal;
-use crate::dynamo::{Item, StoreError, get_n, get_s, s, sdk_err};
+use crate::dynamo::StoreError;
 use crate::http::ApiError;
-use crate::ids::is_collar_id;
+use crate::tables::collars::CollarsTable;
 
-/// The pet profile and its rules are wire types: defined once in `petty_api`, re-exported
-/// here for the functions that store and check them.
-pub use petty_api::collars::{ActivityProfile, Pet, Species, WEIGHT_KG};
+pub use crate::tables::collars::{CLOCK_SKEW_S, Collar};
+/// The pet profile and its rules are wire types: defined once in `petty_api`.
+pub use petty_api::collars::{ActivityProfile, Pet, Species, WEIGHT_KG, is_collar_id};
 
-/// A claimed collar.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Collar {
-    pub collar_id: String,
-    pub owner_id: String,
-    pub pet: Pet,
-    /// When this owner claimed it (Unix s): readings before it may be a previous owner's.
-    pub created_at: i64,
-    pub updated_at: i64,
+/// Finding a collar by id, whoever owns it.
+pub trait CollarLookup: Send + Sync {
+    /// The collar, if claimed.
+    fn collar(&self, collar_id: &str) -> impl Future<Output = Result<Option<Collar>, StoreError>> + Send;
 }
 
-impl Collar {
-    /// The earliest reading time (Unix ms) this owner may see: the claim, less the clock skew
-    /// a collar is allowed (readings are timed by the collar).
-    pub fn visible_from_ms(&self) -> i64 {
-        (self.created_at - CLOCK_SKEW_S) * 1000
+impl CollarLookup for CollarsTable {
+    async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
+        CollarsTable::collar(self, collar_id).await
     }
 }
 
-/// How far a collar's clock may run ahead of ours (the ingestion rule, seconds).
-pub const CLOCK_SKEW_S: i64 = 5 * 60;
-
-/// A stored collar item back as a [`Collar`]; `None` when it is malformed.
-pub fn collar_from(item: &Item) -> Option<Collar> {
-    Some(Collar {
-        collar_id: get_s(item, "collar_id")?,
-        owner_id: get_s(item, "owner_id")?,
-        pet: serde_json::from_str(&get_s(item, "pet")?).ok()?,
-        created_at: get_n(item, "created_at").unwrap_or_default(),
-        updated_at: get_n(item, "updated_at").unwrap_or_default(),
-    })
-}
-
-/// Reads collars: the ownership check of every data route (one consistent `GetItem`).
-#[derive(Clone, Debug)]
-pub struct CollarReader {
-    client: Client,
-    table: String,
-}
-
-impl CollarReader {
-    /// Over the collars table.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+/// The collar if `principal` may see it (see the module doc).
+pub async fn owned<L: CollarLookup>(lookup: &L, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
+    if !is_collar_id(collar_id) {
+        return Err(not_found());
     }
-
-    /// The collar, whoever owns it.
-    pub async fn get(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("collar_id", s(collar_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_err)?;
-        Ok(out.item.as_ref().and_then(collar_from))
-    }
-
-    /// The collar if `principal` may see it: another owner's collar is a 404, exactly like a
-    /// collar that does not exist (and a malformed id); an API key limited to other collars
-    /// is a 403.
-    pub async fn owned(&self, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
-        if !is_collar_id(collar_id) {
-            return Err(not_found());
-        }
-        principal.require_collar(collar_id)?;
-        match self.get(collar_id).await? {
-            Some(c) if c.owner_id == principal.user_id => Ok(c),
-            _ => Err(not_found()),
-        }
+    principal.require_collar(collar_id)?;
+    match lookup.collar(collar_id).await? {
+        Some(c) if c.owner_id == principal.user_id => Ok(c),
+        _ => Err(not_found()),
     }
 }
 
@@ -94,7 +41,6 @@ impl CollarReader {
 pub fn not_found() -> ApiError {
     ApiError::NotFound("no such collar".into())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,6 +154,16 @@ pub fn audit_retention_days(env: &Env) -> Result<i64, ConfigError> {
     Ok(days)
 }
 
+/// Days readings are kept (`READING_RETENTION_DAYS`, default 90): one setting for both
+/// ingestion paths.
+pub fn reading_retention_days(env: &Env) -> Result<i64, ConfigError> {
+    let days: i64 = env.parse_or("READING_RETENTION_DAYS", 90)?;
+    if !(1..=3650).contains(&days) {
+        return Err(ConfigError::Malformed { name: "READING_RETENTION_DAYS".into(), reason: "must be 1-3650".into() });
+    }
+    Ok(days)
+}
+
 /// What every data function (collars, readings, timeline, feedback) needs for its callers:
 /// API keys (collars and integrations sign in with them), the audit trail and cursors.
 #[derive(Debug, Clone)]

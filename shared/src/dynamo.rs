@@ -99,10 +99,10 @@ impl StoreError {
                 } else if code == "InternalServerError" || code == "ServiceUnavailable" {
                     StoreError::Unavailable(code.to_owned())
                 } else {
-                    StoreError::Other(crate::aws::error_summary(err))
+                    StoreError::Other(crate::sdk_error::error_summary(err))
                 }
             }
-            _ => StoreError::Unavailable(crate::aws::error_summary(err)),
+            _ => StoreError::Unavailable(crate::sdk_error::error_summary(err)),
         }
     }
 }

@@ -47,13 +47,6 @@ pub struct Claims {
     pub fam: Option<String>,
 }
 
-impl Claims {
-    /// True when the token grants `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-}
-
 /// Why a token was refused. Every variant but `KeysUnavailable` is the caller's fault (401).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
@@ -147,11 +140,6 @@ impl PublicKeySet {
             return Err("JWKS holds no usable RS256 key".into());
         }
         Ok(Self { keys })
-    }
-
-    /// The key ids in the set.
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
     }
 
     fn get(&self, kid: &str) -> Option<&DecodingKey> {

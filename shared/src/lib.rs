@@ -1,7 +1,10 @@
 //! Petty's common crate: everything the Lambda functions share, so each function's own code
 //! is only its domain and its routes.
 //!
-//! Modules are split by responsibility; none of them knows about a particular function.
+//! Modules are split by responsibility: [`tables`] owns every table shared by functions,
+//! [`ingest`] stores readings for both the HTTP route and the collar stream, [`edge`] and
+//! [`http`] are the request plumbing every function runs. No function crate depends on
+//! another; they meet here and in `petty-api` and `petty-behaviour`.
 
 pub mod api_key;
 pub mod audit;
@@ -11,13 +14,17 @@ pub mod collar;
 pub mod config;
 pub mod cursor;
 pub mod dynamo;
+pub mod edge;
 pub mod http;
-pub mod ids;
+pub mod ingest;
 pub mod jwt;
 pub mod keygen;
 pub mod logging;
 pub mod metrics;
+pub mod reading;
+pub mod sdk_error;
 pub mod secrets;
+pub mod tables;
 pub mod xray;
 
 /// The API's wire types (request and response bodies), shared with `petty-client`.

@@ -76,7 +76,7 @@ impl SecretSource for SecretsManagerSource {
         let out =
             self.client.get_secret_value().secret_id(id).send().await.map_err(|err| match err.as_service_error() {
                 Some(GetSecretValueError::ResourceNotFoundException(_)) => SecretError::NotFound(id.to_owned()),
-                _ => SecretError::Unavailable(crate::aws::error_summary(&err)),
+                _ => SecretError::Unavailable(crate::sdk_error::error_summary(&err)),
             })?;
         out.secret_string.map(SecretString::new).ok_or_else(|| SecretError::Empty(id.to_owned()))
     }

@@ -7,18 +7,19 @@
 
 use std::time::{Duration, Instant};
 
+use petty_behaviour::model::typical_resting_bpm;
+use petty_behaviour::segment::{DAY_MS, build_days, day_floor, normalize};
+use petty_behaviour::simulator::{profiles, reading_json, simulate_day};
+use petty_behaviour::{Sample, Thresholds};
 use petty_shared::HttpService;
+use petty_shared::api::format_ms;
 use petty_shared::collar::Species;
 use petty_shared::config::FromEnv;
 use petty_shared::dynamo::{n, s};
 use petty_shared::jwt::{Signer, TokenType};
 use petty_shared::secrets::{CacheSettings, SecretSource, SecretsManagerSource};
 use petty_tests::{Stack, sdk, secret_cache};
-use petty_timeline::domain::model::typical_resting_bpm;
-use petty_timeline::domain::segment::{DAY_MS, build_days, day_floor, normalize};
-use petty_timeline::domain::{Sample, Thresholds};
-use petty_timeline::simulator::{profiles, reading_json, simulate_day};
-use petty_timeline::{TimelineApp, TimelineConfig, format_ms};
+use petty_timeline::{TimelineApp, TimelineConfig};
 use serde_json::json;
 
 const WEEK_POINTS: usize = 7 * 8640;

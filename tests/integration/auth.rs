@@ -7,12 +7,13 @@ use std::time::Duration;
 use lambda_http::http::StatusCode;
 use petty_auth::{AuthApp, AuthConfig};
 use petty_shared::HttpService;
-use petty_shared::audit::DynamoAudit;
-use petty_shared::auth::{Authenticator, DynamoApiKeys, PrincipalKind};
+use petty_shared::auth::{Authenticator, PrincipalKind};
 use petty_shared::config::FromEnv;
 use petty_shared::jwt::{JwtSettings, Verifier};
 use petty_shared::logging::{JsonLayer, memory_sink};
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
+use petty_shared::tables::api_keys::ApiKeysTable;
+use petty_shared::tables::audit::AuditTable;
 use petty_tests::{Reply, Stack, request, sdk, secret_cache, v2_event};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
@@ -259,8 +260,8 @@ async fn api_keys_are_created_used_listed_and_revoked() {
     let other_fn = || {
         Authenticator::new(
             Verifier::new(cache.clone(), a.cfg.common.public_keys_secret_id.clone(), &settings),
-            Some(DynamoApiKeys::new(ddb.clone(), a.cfg.api_keys_table.clone())),
-            DynamoAudit::new(ddb.clone(), a.cfg.audit_table.clone(), 90),
+            Some(ApiKeysTable::new(ddb.clone(), a.cfg.api_keys_table.clone())),
+            AuditTable::new(ddb.clone(), a.cfg.audit_table.clone(), 90),
         )
     };
     let extractor = other_fn();

@@ -6,13 +6,15 @@ use std::time::{Duration, Instant};
 
 use lambda_http::http::StatusCode;
 use petty_auth::{AuthApp, AuthConfig};
-use petty_data_processor::domain::reading::format_timestamp;
-use petty_data_processor::ingest::{self, SqsEvent};
 use petty_data_processor::{DataApp, DataConfig};
 use petty_shared::HttpService;
+use petty_shared::api::format_ms as format_timestamp;
 use petty_shared::config::FromEnv;
 use petty_shared::logging::memory_sink;
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
+use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::readings::ReadingsTable;
+use petty_stream::{SqsEvent, handle_batch};
 use petty_tests::{Reply, Stack, body_json, sdk, secret_cache, v2_event};
 use serde_json::{Value, json};
 
@@ -43,6 +45,15 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The stream function's tables, as its `main` wires them.
+    async fn stream_tables(&self) -> (CollarsTable, ReadingsTable) {
+        let ddb = petty_shared::aws::dynamodb(&sdk().await);
+        (
+            CollarsTable::new(ddb.clone(), self.cfg.collars_table.clone()),
+            ReadingsTable::new(ddb, self.cfg.readings_table.clone(), self.cfg.retention_days),
+        )
+    }
+
     async fn call_auth(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Reply {
         let text = body.map(|b| b.to_string());
         petty_tests::call(&self.http, &self.auth, method, path, headers, text.as_deref()).await
@@ -292,44 +303,36 @@ async fn sqs_batches_report_only_the_bad_records() {
         record("dup-of-good-1", good_1),
     ]}))
     .unwrap();
-    let response = ingest::sqs(w.data.store(), event, Instant::now() + Duration::from_secs(10)).await;
+    let (collars, readings) = w.stream_tables().await;
+    let c = handle_batch(&collars, &readings, event, Instant::now() + Duration::from_secs(10)).await;
+    let response = &c.response;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["not-json", "bad-location", "unclaimed"]);
-    let c = &response.counts;
     assert_eq!((c.accepted, c.duplicates), (2, 1), "the duplicate is counted once, not stored");
     let rejected: Vec<(&str, usize)> = c.rejected.iter().map(|(r, n)| (*r, *n)).collect();
     assert_eq!(rejected, vec![("invalid_json", 1), ("location", 1), ("unclaimed_collar", 1)]);
     let (_, latest, _) = w.call("GET", "/v1/realtime?collar_id=AB-123456", &ada, None).await;
     assert_eq!(latest["heart_rate"], 81, "the good records were stored");
-    assert_eq!(serde_json::to_value(&response).unwrap()["batchItemFailures"][0]["itemIdentifier"], "not-json");
+    assert_eq!(serde_json::to_value(response).unwrap()["batchItemFailures"][0]["itemIdentifier"], "not-json");
 }
 
 #[tokio::test]
-async fn one_binary_serves_api_gateway_and_sqs_events() {
+async fn the_stream_answers_only_batch_item_failures_and_is_measured_like_http_ingestion() {
     let w = world().await;
-    let events = petty_tests::repo_root().join("events/data-processor");
-    let read =
-        |name: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(events.join(name)).unwrap()).unwrap() };
-    let mut ctx = lambda_http::Context::default();
-    ctx.request_id = "dispatch-1".into();
-    ctx.deadline = (chrono::Utc::now().timestamp_millis() + 10_000) as u64;
-
-    let sqs = petty_data_processor::dispatch(&w.data, &w.http, read("sqs-batch.json"), ctx.clone()).await.unwrap();
-    assert_eq!(sqs["batchItemFailures"].as_array().unwrap().len(), 3, "{sqs}");
-    assert!(sqs.get("statusCode").is_none());
-    assert_eq!(sqs.as_object().unwrap().len(), 1, "only batchItemFailures goes back to Lambda: {sqs}");
-    // The collar stream is measured like HTTP ingestion (the rejection-ratio alarm reads both).
-    let emf: Vec<Value> =
-        w.emf.lock().unwrap().iter().filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok()).collect();
+    let path = petty_tests::repo_root().join("events/stream/sqs-batch.json");
+    let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (collars, readings) = w.stream_tables().await;
+    let outcome = handle_batch(&collars, &readings, event, Instant::now() + Duration::from_secs(10)).await;
+    let answer = serde_json::to_value(&outcome.response).unwrap();
+    assert_eq!(answer["batchItemFailures"].as_array().unwrap().len(), 3, "{answer}");
+    assert_eq!(answer.as_object().unwrap().len(), 1, "only batchItemFailures goes back to Lambda: {answer}");
+    // The same metric names as HTTP ingestion (the rejection-ratio alarm reads both).
+    let mut metrics = petty_shared::metrics::Metrics::new("stream", "petty-test-stream");
+    outcome.record_metrics(&mut metrics);
+    let emf: Vec<Value> = metrics.flush(0).iter().map(|l| serde_json::from_str::<Value>(l.trim()).unwrap()).collect();
     let rejected: f64 = emf.iter().filter_map(|m| m["ReadingsRejected"].as_f64()).sum();
     let batch: Vec<f64> = emf.iter().filter_map(|m| m["IngestBatchSize"].as_f64()).collect();
     assert_eq!((rejected, batch), (3.0, vec![3.0]), "{emf:?}");
-
-    let http =
-        petty_data_processor::dispatch(&w.data, &w.http, read("realtime-without-credentials.json"), ctx).await.unwrap();
-    assert_eq!(http["statusCode"], 401, "{http}");
-    let body: Value = serde_json::from_str(http["body"].as_str().unwrap()).unwrap();
-    assert_eq!(body["request_id"], "dispatch-1");
 }
 
 #[tokio::test]

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use petty_timeline::domain::Sample;
-use petty_timeline::domain::segment::{DAY_MS, day_floor, normalize};
-use petty_timeline::format_ms;
-use petty_timeline::simulator::{profiles, reading_json, simulate_day};
+use petty_behaviour::Sample;
+use petty_behaviour::segment::{DAY_MS, day_floor, normalize};
+use petty_behaviour::simulator::{profiles, reading_json, simulate_day};
+use petty_shared::api::format_ms;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

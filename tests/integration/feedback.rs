@@ -3,11 +3,11 @@
 //! summary's arithmetic, accuracy metrics, and per-pet calibration.
 
 use lambda_http::http::StatusCode;
+use petty_behaviour::Sample;
+use petty_behaviour::segment::{DAY_MS, day_floor};
 use petty_shared::dynamo::s;
 use petty_tests::apps::{Apps, Header};
 use petty_tests::sdk;
-use petty_timeline::domain::Sample;
-use petty_timeline::domain::segment::{DAY_MS, day_floor};
 use serde_json::{Value, json};
 
 /// `minutes` of readings every 10 s from `start_ms`: still, walking in place (back and forth
@@ -65,8 +65,8 @@ async fn owner_with_collars(apps: &Apps, email: &str, collars: &[&str], start_ms
 async fn timeline(apps: &Apps, who: &Header, collar: &str, day: i64) -> Value {
     let path = format!(
         "/v1/pet-timeline?collar_id={collar}&from={}&to={}&limit=500",
-        petty_timeline::format_ms(day),
-        petty_timeline::format_ms(day + DAY_MS)
+        petty_shared::api::format_ms(day),
+        petty_shared::api::format_ms(day + DAY_MS)
     );
     let (status, body, _) = apps.timeline_get(&path, who).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -147,7 +147,7 @@ async fn feedback_is_owned_validated_kept_and_summarized() {
         &apps,
         &ada.who,
         json!({"event_id": walk, "user_feedback": "incorrect", "corrected_behavior": "play", "comment": comment,
-               "timestamp": petty_timeline::format_ms(chrono::Utc::now().timestamp_millis())}),
+               "timestamp": petty_shared::api::format_ms(chrono::Utc::now().timestamp_millis())}),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{second}");

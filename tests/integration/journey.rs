@@ -2,11 +2,11 @@
 //! owner who must see none of it on any route.
 
 use lambda_http::http::StatusCode;
+use petty_behaviour::Sample;
+use petty_behaviour::segment::{DAY_MS, day_floor};
+use petty_behaviour::simulator::{profiles, simulate_day};
+use petty_shared::api::format_ms;
 use petty_tests::apps::{Apps, Header, PASSWORD};
-use petty_timeline::domain::Sample;
-use petty_timeline::domain::segment::{DAY_MS, day_floor};
-use petty_timeline::format_ms;
-use petty_timeline::simulator::{profiles, simulate_day};
 use serde_json::{Value, json};
 
 const COLLAR: &str = "JR-100001";
@@ -33,7 +33,7 @@ fn data_routes(collar: &str, event_id: &str) -> Vec<(&'static str, String, Optio
 
 fn reading(collar: &str) -> Value {
     let s = Sample { ts_ms: chrono::Utc::now().timestamp_millis(), heart_rate: 80, activity: 0, lat: 40.0, lon: -74.0 };
-    petty_timeline::simulator::reading_json(collar, &s)
+    petty_behaviour::simulator::reading_json(collar, &s)
 }
 
 /// Sends a request to whichever function serves `path`, as API Gateway would.
@@ -76,7 +76,7 @@ async fn a_new_owner_from_registration_to_logout_and_a_stranger_who_sees_nothing
     let morning: Vec<Sample> = day.delivered.iter().copied().filter(|r| r.ts_ms < yesterday + 6 * 3_600_000).collect();
     let accepted = apps.ingest(&key, COLLAR, &morning).await;
     let mut distinct = morning.clone();
-    petty_timeline::domain::segment::normalize(&mut distinct);
+    petty_behaviour::segment::normalize(&mut distinct);
     assert_eq!(accepted as usize, distinct.len());
 
     let (status, latest, _) = route(&apps, "GET", &format!("/v1/realtime?collar_id={COLLAR}"), &key, None).await;

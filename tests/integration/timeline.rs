@@ -10,15 +10,16 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_http::http::StatusCode;
+use petty_behaviour::Thresholds;
+use petty_behaviour::plan::{ActivitySummary, pet_plan};
+use petty_behaviour::segment::{DAY_MS, build_days, day_floor, event_id, normalize};
+use petty_behaviour::simulator::{profiles, score, simulate_day};
+use petty_shared::api::format_ms;
 use petty_shared::config::FromEnv;
 use petty_shared::secrets::SecretsManagerSource;
 use petty_tests::apps::{Apps, Header};
 use petty_tests::{Reply, sdk};
-use petty_timeline::domain::Thresholds;
-use petty_timeline::domain::plan::{ActivitySummary, pet_plan};
-use petty_timeline::domain::segment::{DAY_MS, build_days, day_floor, event_id, normalize};
-use petty_timeline::simulator::{profiles, score, simulate_day};
-use petty_timeline::{TimelineApp, TimelineConfig, format_ms};
+use petty_timeline::{TimelineApp, TimelineConfig};
 use serde_json::{Value, json};
 
 /// The stage's handlers, with the timeline's GET as `get`.
@@ -81,7 +82,7 @@ async fn a_simulated_day_reads_back_as_its_episodes() {
     assert_eq!(status, StatusCode::OK, "{full}");
     assert_eq!(ids(&full), expected_ids, "the stored day gives exactly the pure computation's episodes");
     assert_eq!(full["metadata"]["data_points"], truth.len());
-    assert_eq!(full["metadata"]["model_version"], petty_timeline::domain::MODEL_VERSION);
+    assert_eq!(full["metadata"]["model_version"], petty_behaviour::MODEL_VERSION);
     assert!(full["next_cursor"].is_null());
     let first = &full["timeline"][0];
     for field in ["event_id", "timestamp", "behavior", "confidence", "metadata", "start", "end", "duration_s", "stats"]

@@ -5,7 +5,11 @@
 //! as the shared request types too, so the client's bodies are the ones the handlers accept.
 
 use lambda_http::http::StatusCode;
+use petty_behaviour::Behavior;
+use petty_behaviour::segment::{DAY_MS, day_floor};
+use petty_behaviour::simulator::{profiles, reading_json, simulate_day};
 use petty_health::{HealthApp, HealthConfig};
+use petty_shared::api::format_ms;
 use petty_shared::api::{
     ApiKeyList, ClaimCollar, Collar, CollarPage, CreatedApiKey, Feedback, FeedbackEntry, FeedbackPage, FeedbackReceipt,
     FeedbackSummary, IngestBatch, IngestReport, Liveness, Login, NewApiKey, PetPatch, Plan, Readiness, Realtime,
@@ -15,10 +19,6 @@ use petty_shared::config::FromEnv;
 use petty_shared::secrets::CacheSettings;
 use petty_shared::{Env, HttpService};
 use petty_tests::apps::{Apps, Header, PASSWORD};
-use petty_timeline::domain::Behavior;
-use petty_timeline::domain::segment::{DAY_MS, day_floor};
-use petty_timeline::format_ms;
-use petty_timeline::simulator::{profiles, reading_json, simulate_day};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

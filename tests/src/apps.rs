@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 use petty_auth::{AuthApp, AuthConfig};
+use petty_behaviour::Sample;
+use petty_behaviour::simulator::reading_json;
 use petty_data_processor::{DataApp, DataConfig};
 use petty_feedback::{FeedbackApp, FeedbackConfig};
 use petty_shared::HttpService;
 use petty_shared::config::FromEnv;
 use petty_shared::dynamo::{n, s};
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
-use petty_timeline::domain::Sample;
-use petty_timeline::simulator::reading_json;
 use petty_timeline::{TimelineApp, TimelineConfig};
 use serde_json::{Value, json};
 

@@ -7,18 +7,3 @@
 //! depends on serde and chrono only, so this client (and the CLI) links no AWS SDK.
 
 pub use petty_api::*;
-use serde::Deserialize;
-
-/// The API's one error shape.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub(crate) struct ErrorBody {
-    pub error: ErrorDetail,
-    #[serde(default)]
-    pub request_id: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub(crate) struct ErrorDetail {
-    pub code: String,
-    pub message: String,
-}

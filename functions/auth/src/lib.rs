@@ -13,17 +13,19 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Request, Response};
 use petty_shared::api;
-use petty_shared::audit::{self, AuditEvent, DynamoAudit};
-use petty_shared::auth::{
-    API_KEY_SCOPES, ApiKeyRecord, Authenticator, DynamoApiKeys, Principal, PrincipalKind, USER_SCOPES,
-};
+use petty_shared::audit::{self, AuditEvent};
+use petty_shared::auth::{API_KEY_SCOPES, ApiKeyRecord, Authenticator, Principal, USER_SCOPES};
 use petty_shared::dynamo::StoreError;
-use petty_shared::http::{ApiError, Handler, Invocation, json_body, json_response, no_content, route_path, source_ip};
+use petty_shared::http::{
+    ApiError, Handler, Invocation, RouteSpec, json_body, json_response, no_content, route, source_ip,
+};
 use petty_shared::jwt::{TokenType, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::tables::api_keys::ApiKeysTable;
+use petty_shared::tables::audit::AuditTable;
 use serde_json::json;
 
 pub use config::AuthConfig;
@@ -36,13 +38,43 @@ pub const SERVICE: &str = "auth";
 /// Events `GET /v1/auth/events` returns.
 pub const EVENTS_SHOWN: i32 = 50;
 
+/// This function's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Me,
+    Events,
+    CreateApiKey,
+    ListApiKeys,
+    RevokeApiKey,
+    Jwks,
+}
+
+/// The routing table (the template and router tests compare it with `template.yaml`).
+pub const ROUTES: &[RouteSpec<Route>] = &[
+    route("POST", "/v1/auth/register", Route::Register),
+    route("POST", "/v1/auth/login", Route::Login),
+    route("POST", "/v1/auth/refresh", Route::Refresh),
+    route("POST", "/v1/auth/logout", Route::Logout),
+    route("GET", "/v1/auth/me", Route::Me),
+    route("GET", "/v1/auth/events", Route::Events),
+    route("POST", "/v1/api-keys", Route::CreateApiKey),
+    route("GET", "/v1/api-keys", Route::ListApiKeys),
+    route("DELETE", "/v1/api-keys/{key_id}", Route::RevokeApiKey),
+    route("GET", "/.well-known/jwks.json", Route::Jwks),
+];
+
 /// The auth handler.
 pub struct AuthApp<S> {
     store: AuthStore,
-    audit: DynamoAudit,
+    api_keys: ApiKeysTable,
+    audit: AuditTable,
     hasher: PasswordHasher,
     tokens: TokenIssuer<S>,
-    auth: Authenticator<S, DynamoApiKeys, DynamoAudit>,
+    auth: Authenticator<S, ApiKeysTable, AuditTable>,
     secrets: Arc<SecretCache<S>>,
     public_keys_secret_id: String,
     lockout_threshold: u32,
@@ -99,15 +131,13 @@ impl<S: SecretSource> AuthApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &AuthConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         let store = AuthStore::new(dynamodb.clone(), cfg);
-        let audit = DynamoAudit::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
+        let audit = AuditTable::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
+        let api_keys = ApiKeysTable::new(dynamodb, cfg.api_keys_table.clone());
         let settings = cfg.common.jwt_settings();
         let verifier = Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings);
         Self {
-            auth: Authenticator::new(
-                verifier,
-                Some(DynamoApiKeys::new(dynamodb, cfg.api_keys_table.clone())),
-                audit.clone(),
-            ),
+            auth: Authenticator::new(verifier, Some(api_keys.clone()), audit.clone()),
+            api_keys,
             audit,
             tokens: TokenIssuer::new(secrets.clone(), cfg),
             hasher: PasswordHasher::default(),
@@ -126,10 +156,7 @@ impl<S: SecretSource> AuthApp<S> {
 
     /// A user principal whose session (refresh family) is still active.
     async fn account_owner(&self, req: &Request) -> Result<Principal, ApiError> {
-        let principal = self.auth.authenticate(req).await?;
-        if principal.kind != PrincipalKind::User {
-            return Err(ApiError::Forbidden("account routes need a user's token, not an API key".into()));
-        }
+        let principal = self.auth.user(req).await?;
         let family =
             principal.token_family.as_deref().ok_or_else(|| ApiError::Unauthorized("session unknown".into()))?;
         if !self.store.family_active(family, now()).await? {
@@ -286,7 +313,7 @@ impl<S: SecretSource> AuthApp<S> {
         if body.collar_ids.len() > 100 {
             return Err(ApiError::unprocessable("invalid_collar_ids", "at most 100 collars per key"));
         }
-        if let Some(bad) = body.collar_ids.iter().find(|c| !petty_shared::ids::is_collar_id(c)) {
+        if let Some(bad) = body.collar_ids.iter().find(|c| !petty_shared::collar::is_collar_id(c)) {
             return Err(ApiError::unprocessable(
                 "invalid_collar_ids",
                 format!("`{bad}` is not a collar id (AB-123456)"),
@@ -314,7 +341,7 @@ impl<S: SecretSource> AuthApp<S> {
             revoked: false,
             last_used_at: None,
         };
-        self.store.put_api_key(&record).await?;
+        self.api_keys.put_key(&record).await?;
         self.audit(
             AuditEvent::now("api_key_created", "success", Some(&principal.user_id), source_ip(req).as_deref())
                 .with_detail(record.key_id.clone()),
@@ -326,7 +353,7 @@ impl<S: SecretSource> AuthApp<S> {
 
     async fn list_api_keys(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
-        let keys = self.store.api_keys_of(&principal.user_id).await?;
+        let keys = self.api_keys.keys_of_user(&principal.user_id).await?;
         let list = api::ApiKeyList { api_keys: keys.iter().map(api_key_view).collect() };
         json_response(StatusCode::OK, &list)
     }
@@ -337,7 +364,7 @@ impl<S: SecretSource> AuthApp<S> {
         if key_id.is_empty() || key_id.len() > 64 || !key_id.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(not_found());
         }
-        match self.store.revoke_api_key(&principal.user_id, key_id, now()).await {
+        match self.api_keys.revoke_key(&principal.user_id, key_id, now()).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed) => return Err(not_found()),
             Err(other) => return Err(other.into()),
@@ -370,37 +397,18 @@ impl<S: SecretSource> AuthApp<S> {
 
 impl<S: SecretSource> Handler for AuthApp<S> {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let path = route_path(&req);
-        let method = req.method().clone();
-        match (path.as_str(), method) {
-            ("/v1/auth/register", Method::POST) => Box::pin(self.register(&req)).await,
-            ("/v1/auth/login", Method::POST) => Box::pin(self.login(&req, inv)).await,
-            ("/v1/auth/refresh", Method::POST) => Box::pin(self.refresh(&req)).await,
-            ("/v1/auth/logout", Method::POST) => Box::pin(self.logout(&req)).await,
-            ("/v1/auth/me", Method::GET) => Box::pin(self.me(&req)).await,
-            ("/v1/auth/events", Method::GET) => Box::pin(self.events(&req)).await,
-            ("/v1/api-keys", Method::POST) => Box::pin(self.create_api_key(&req)).await,
-            ("/v1/api-keys", Method::GET) => Box::pin(self.list_api_keys(&req)).await,
-            ("/.well-known/jwks.json", Method::GET) => Box::pin(self.jwks()).await,
-            (p, Method::DELETE) if p.starts_with("/v1/api-keys/") => {
-                let key_id = req
-                    .path_parameters_ref()
-                    .and_then(|params| params.first("key_id").map(str::to_owned))
-                    .unwrap_or_else(|| p.trim_start_matches("/v1/api-keys/").to_owned());
-                Box::pin(self.revoke_api_key(&req, &key_id)).await
-            }
-            (
-                "/v1/auth/register"
-                | "/v1/auth/login"
-                | "/v1/auth/refresh"
-                | "/v1/auth/logout"
-                | "/v1/auth/me"
-                | "/v1/auth/events"
-                | "/v1/api-keys"
-                | "/.well-known/jwks.json",
-                _,
-            ) => Err(ApiError::MethodNotAllowed),
-            _ => Err(ApiError::NotFound("no such route".into())),
+        let m = petty_shared::http::router::find(ROUTES, &req)?;
+        match m.route {
+            Route::Register => Box::pin(self.register(&req)).await,
+            Route::Login => Box::pin(self.login(&req, inv)).await,
+            Route::Refresh => Box::pin(self.refresh(&req)).await,
+            Route::Logout => Box::pin(self.logout(&req)).await,
+            Route::Me => Box::pin(self.me(&req)).await,
+            Route::Events => Box::pin(self.events(&req)).await,
+            Route::CreateApiKey => Box::pin(self.create_api_key(&req)).await,
+            Route::ListApiKeys => Box::pin(self.list_api_keys(&req)).await,
+            Route::RevokeApiKey => Box::pin(self.revoke_api_key(&req, m.param("key_id"))).await,
+            Route::Jwks => Box::pin(self.jwks()).await,
         }
     }
 }

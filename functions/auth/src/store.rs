@@ -3,17 +3,15 @@
 //! - users: `EMAIL#<email>` and `USER#<id>` items written in one transaction (the email item
 //!   makes emails unique by a conditional write; the id item serves `/me`).
 //! - refresh families: `family_id` → current `jti`, scopes, revoked; TTL `expires_at`.
-//! - API keys: `key_id` → hash and scopes; GSI `user_id-index` lists a user's keys.
 //! - lockouts: `email` → failures in the window, `locked_until`; TTL `expires_at`.
 //!
-//! The audit table is written and read through `petty_shared::audit::DynamoAudit`.
+//! API keys and the audit trail live in `petty_shared::tables` (other functions read them).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
-use petty_shared::auth::{ApiKeyRecord, api_key_from_item};
 use petty_shared::dynamo::{
     Item, StoreError, get_bool, get_n, get_s, get_string_list as get_l, n, s, sdk_err as sdk, string_list as l,
 };
@@ -82,7 +80,6 @@ pub struct AuthStore {
     client: Client,
     users: String,
     families: String,
-    api_keys: String,
     lockouts: String,
 }
 
@@ -93,7 +90,6 @@ impl AuthStore {
             client,
             users: cfg.users_table.clone(),
             families: cfg.families_table.clone(),
-            api_keys: cfg.api_keys_table.clone(),
             lockouts: cfg.lockouts_table.clone(),
         }
     }
@@ -340,62 +336,6 @@ impl AuthStore {
     /// Forgets failures after a successful login.
     pub async fn clear_lockout(&self, email: &str) -> Result<(), StoreError> {
         self.client.delete_item().table_name(&self.lockouts).key("email", s(email)).send().await.map_err(sdk)?;
-        Ok(())
-    }
-
-    /// Stores a new API key (its hash).
-    pub async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let mut req = self
-            .client
-            .put_item()
-            .table_name(&self.api_keys)
-            .item("key_id", s(&key.key_id))
-            .item("user_id", s(&key.user_id))
-            .item("name", s(&key.name))
-            .item("scopes", l(&key.scopes))
-            .item("collar_ids", l(&key.collar_ids))
-            .item("secret_hash", s(&key.secret_hash))
-            .item("created_at", n(key.created_at))
-            .item("revoked", AttributeValue::Bool(false))
-            .condition_expression("attribute_not_exists(key_id)");
-        if let Some(exp) = key.expires_at {
-            // Keep the item a day past expiry so a late request still gets a clear 401.
-            req = req.item("expires_at", n(exp)).item("ttl", n(exp + 86_400));
-        }
-        req.send().await.map_err(sdk)?;
-        Ok(())
-    }
-
-    /// A user's keys, newest first (every page).
-    pub async fn api_keys_of(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let items = petty_shared::dynamo::query_all(
-            self.client
-                .query()
-                .table_name(&self.api_keys)
-                .index_name("user_id-index")
-                .key_condition_expression("user_id = :u")
-                .expression_attribute_values(":u", s(user_id)),
-        )
-        .await?;
-        let mut keys: Vec<ApiKeyRecord> = items.iter().filter_map(api_key_from_item).collect();
-        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key_id.cmp(&b.key_id)));
-        Ok(keys)
-    }
-
-    /// Revokes a key the user owns; `ConditionFailed` when it is not theirs or does not exist.
-    pub async fn revoke_api_key(&self, user_id: &str, key_id: &str, now: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.api_keys)
-            .key("key_id", s(key_id))
-            .update_expression("SET revoked = :true, revoked_at = :now")
-            .condition_expression("user_id = :u")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":u", s(user_id))
-            .send()
-            .await
-            .map_err(sdk)?;
         Ok(())
     }
 }

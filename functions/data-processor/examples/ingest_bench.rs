@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use petty_data_processor::domain::reading::format_timestamp;
 use petty_data_processor::{DataApp, DataConfig};
+use petty_shared::api::format_ms as format_timestamp;
 use petty_shared::config::FromEnv;
 use petty_shared::jwt::{Claims, Signer, TokenType};
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretSource, SecretsManagerSource};

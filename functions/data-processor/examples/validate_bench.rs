@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use petty_data_processor::domain::reading::{format_timestamp, parse_reading};
+use petty_shared::api::format_ms as format_timestamp;
+use petty_shared::reading::parse_reading;
 
 fn main() {
     let now = chrono::Utc::now().timestamp_millis();

@@ -16,19 +16,12 @@ pub struct DataConfig {
 
 impl FromEnv for DataConfig {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let retention_days: i64 = env.parse_or("READING_RETENTION_DAYS", 90)?;
-        if !(1..=3650).contains(&retention_days) {
-            return Err(ConfigError::Malformed {
-                name: "READING_RETENTION_DAYS".into(),
-                reason: "must be 1-3650".into(),
-            });
-        }
         Ok(Self {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
-            retention_days,
+            retention_days: petty_shared::config::reading_retention_days(env)?,
         })
     }
 }

@@ -1,10 +1,8 @@
-//! Cold start: configuration, SDK clients and the handler are built once; then the runtime
-//! loop, which takes both API Gateway requests and SQS batches (the collar stream).
+//! Cold start: configuration, SDK clients and the handler are built once; then the runtime loop.
 
-use lambda_http::{Error, LambdaEvent, service_fn};
-use petty_data_processor::{DataApp, DataConfig, SERVICE, dispatch};
-use petty_shared::HttpService;
-use serde_json::Value;
+use lambda_http::{Error, LambdaEvent, lambda_runtime, service_fn};
+use petty_data_processor::{DataApp, DataConfig, SERVICE};
+use petty_shared::{HttpService, serve_event};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -14,6 +12,8 @@ async fn main() -> Result<(), Error> {
     let app = DataApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache);
     let http = HttpService::from_config(SERVICE, &cfg.common);
     let (app, http) = (&app, &http);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| dispatch(app, http, event.payload, event.context)))
-        .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        serve_event(http, app, event.payload, event.context)
+    }))
+    .await
 }

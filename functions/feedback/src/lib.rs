@@ -4,43 +4,59 @@
 
 pub mod config;
 pub mod domain;
-pub mod store;
 
 use std::sync::Arc;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use petty_behaviour::calibration::{Calibration, Judgement};
+use petty_behaviour::segment::{DAY_MS, day_floor};
 use petty_shared::api;
-use petty_shared::auth::{DataRoutes, Principal};
-use petty_shared::collar::{Collar, CollarReader};
-use petty_shared::http::{
-    ApiError, Handler, Invocation, json_body, json_response, query_param, query_time, route_path,
-};
+use petty_shared::api::format_ms;
+use petty_shared::auth::Principal;
+use petty_shared::collar::{Collar, owned};
+use petty_shared::edge::Edge;
+use petty_shared::http::query::{self, WindowRule, collar_id};
+use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_body, json_response, query_param, route};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
-use petty_timeline::domain::calibration::{self, Calibration};
-use petty_timeline::domain::segment::{DAY_MS, day_floor};
-use petty_timeline::format_ms;
-use petty_timeline::store::parse_index_entry;
+use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::feedback::{FeedbackRecord, FeedbackTable};
+use petty_shared::tables::timeline_events::TimelineEventsTable;
 
 pub use config::FeedbackConfig;
 use domain::submission::{SubmitBody, validate};
-use domain::summary::{Entry, Summary, summarize};
-use store::{FeedbackStore, Verdict};
+use domain::summary::{Entry, summarize};
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "feedback";
-/// Feedback listing: default window, longest window, page size.
-pub const DEFAULT_WINDOW_MS: i64 = 30 * DAY_MS;
-pub const MAX_WINDOW_MS: i64 = 90 * DAY_MS;
-pub const DEFAULT_LIMIT: i32 = 50;
-pub const MAX_LIMIT: i32 = 100;
+/// Feedback listing: the window (events of the last 30 days by default, at most 90), and
+/// the page size.
+const WINDOW: WindowRule = WindowRule { default_to_offset_ms: DAY_MS, default_ms: 30 * DAY_MS, max_days: 90 };
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 100;
+
+/// This function's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Submit,
+    List,
+    Summary,
+}
+
+/// The routing table (the template and router tests compare it with `template.yaml`).
+pub const ROUTES: &[RouteSpec<Route>] = &[
+    route("POST", "/v1/submit-feedback", Route::Submit),
+    route("GET", "/v1/feedback", Route::List),
+    route("GET", "/v1/feedback/summary", Route::Summary),
+];
 
 /// The feedback function's handler.
 pub struct FeedbackApp<S> {
-    collars: CollarReader,
-    store: FeedbackStore,
-    routes: DataRoutes<S>,
+    collars: CollarsTable,
+    feedback: FeedbackTable,
+    shown: TimelineEventsTable,
+    edge: Edge<S>,
 }
 
 fn now_ms() -> i64 {
@@ -56,7 +72,7 @@ fn verdict(correct: bool) -> api::Verdict {
 }
 
 /// A stored verdict as `GET /v1/feedback` lists it.
-fn view(v: &Verdict) -> api::FeedbackEntry {
+fn view(v: &FeedbackRecord) -> api::FeedbackEntry {
     api::FeedbackEntry {
         feedback_id: v.feedback_id.clone(),
         event_id: v.event_id.clone(),
@@ -76,75 +92,37 @@ fn revisions(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The summary as `GET /v1/feedback/summary` answers it.
-fn summary_view(collar_id: String, s: Summary) -> api::FeedbackSummary {
-    api::FeedbackSummary {
-        collar_id,
-        feedback_count: s.feedback_count,
-        correct_share: s.correct_share,
-        behaviors: s
-            .behaviors
-            .into_iter()
-            .map(|b| api::BehaviorSummary {
-                behavior: b.behavior,
-                feedback_count: b.feedback_count,
-                correct_count: b.correct_count,
-                correct_share: b.correct_share,
-                top_corrections: b
-                    .top_corrections
-                    .into_iter()
-                    .map(|c| api::Correction { behavior: c.behavior, count: c.count })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
 impl<S: SecretSource> FeedbackApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &FeedbackConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         Self {
-            routes: DataRoutes::new(
-                &cfg.common,
-                dynamodb.clone(),
-                secrets,
-                &cfg.routes.api_keys_table,
-                &cfg.routes.audit_table,
-                cfg.routes.audit_retention_days,
-                &cfg.routes.cursor_key_secret_id,
-            ),
-            collars: CollarReader::new(dynamodb.clone(), cfg.collars_table.clone()),
-            store: FeedbackStore::new(dynamodb, cfg.timeline_events_table.clone(), cfg.feedback_table.clone()),
+            edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
+            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+            feedback: FeedbackTable::new(dynamodb.clone(), cfg.feedback_table.clone()),
+            shown: TimelineEventsTable::new(dynamodb, cfg.timeline_events_table.clone()),
         }
     }
 
-    async fn caller(&self, req: &Request, scope: &str) -> Result<Principal, ApiError> {
-        let principal = self.routes.auth.authenticate(req).await?;
-        principal.require_scope(scope)?;
-        Ok(principal)
-    }
-
     async fn collar_of(&self, req: &Request, principal: &Principal) -> Result<Collar, ApiError> {
-        let collar_id = query_param(req, "collar_id")
-            .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
-        self.collars.owned(principal, &collar_id).await
+        owned(&self.collars, principal, &collar_id(req)?).await
     }
 
     /// The owner's verdicts on this pet's events since the claim, as calibration reads them.
     async fn recalibrate(&self, collar: &Collar, user_id: &str) -> Result<Calibration, ApiError> {
-        let verdicts = self.store.currents(&collar.collar_id, collar.visible_from_ms(), now_ms() + DAY_MS).await?;
-        let mine: Vec<calibration::Verdict> = verdicts
+        let verdicts =
+            self.feedback.current_feedback(&collar.collar_id, collar.visible_from_ms(), now_ms() + DAY_MS).await?;
+        let mine: Vec<Judgement> = verdicts
             .iter()
             .filter(|v| v.user_id == user_id)
-            .map(|v| calibration::Verdict { behavior: v.behavior, corrected: v.corrected })
+            .map(|v| Judgement { behavior: v.behavior, corrected: v.corrected })
             .collect();
-        let c = Calibration::from_verdicts(&mine);
-        self.store.save_calibration(&collar.collar_id, &c, now_ms()).await?;
+        let c = Calibration::from_judgements(&mine);
+        self.feedback.save_calibration(&collar.collar_id, &c, now_ms()).await?;
         Ok(c)
     }
 
     async fn submit(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let principal = self.caller(req, "feedback:write").await?;
+        let principal = self.edge.require(req, "feedback:write").await?;
         let body: SubmitBody = json_body(req)?;
         let now = now_ms();
         let sub = validate(body, now).map_err(|e| {
@@ -155,21 +133,20 @@ impl<S: SecretSource> FeedbackApp<S> {
             }
         })?;
         // Another owner's event looks exactly like one that does not exist.
-        let collar = self.collars.owned(&principal, &sub.collar_id).await.map_err(|e| match e {
+        let collar = owned(&self.collars, &principal, &sub.collar_id).await.map_err(|e| match e {
             ApiError::NotFound(_) => no_event(),
             other => other,
         })?;
         if sub.event_start < collar.visible_from_ms() {
             return Err(no_event());
         }
-        let published = self.store.published(&sub.collar_id, day_floor(sub.event_start)).await?;
-        let event_end = published
+        let shown = self.shown.shown_on_day(&sub.collar_id, day_floor(sub.event_start)).await?;
+        let event_end = shown
             .iter()
-            .filter_map(|e| parse_index_entry(e))
-            .find(|(start, _, behavior)| *start == sub.event_start && *behavior == sub.behavior)
-            .map(|(_, end, _)| end)
+            .find(|e| e.start_ms == sub.event_start && e.behavior == sub.behavior)
+            .map(|e| e.end_ms)
             .ok_or_else(no_event)?;
-        let verdict = Verdict {
+        let verdict = FeedbackRecord {
             feedback_id: uuid::Uuid::new_v4().to_string(),
             event_id: sub.event_id,
             event_start: sub.event_start,
@@ -183,7 +160,7 @@ impl<S: SecretSource> FeedbackApp<S> {
             submitted_at: now,
             revisions: 1,
         };
-        let stored = self.store.record(&collar.collar_id, verdict).await?;
+        let stored = self.feedback.record_feedback(&collar.collar_id, verdict).await?;
         let behavior = stored.behavior.as_str();
         inv.metric_with("FeedbackReceived", Unit::Count, 1.0, &[("behavior", behavior)]);
         let accuracy = if stored.correct { 100.0 } else { 0.0 };
@@ -202,31 +179,19 @@ impl<S: SecretSource> FeedbackApp<S> {
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let principal = self.caller(req, "timeline:read").await?;
-        let now = now_ms();
-        let to = query_time(req, "to", "invalid_to")?.unwrap_or(now + DAY_MS);
-        let from = query_time(req, "from", "invalid_from")?.unwrap_or(to - DEFAULT_WINDOW_MS);
-        if from >= to {
-            return Err(ApiError::bad_request("invalid_window", "from must be before to"));
-        }
-        if to - from > MAX_WINDOW_MS {
-            return Err(ApiError::bad_request("window_too_long", "the window may span at most 90 days"));
-        }
-        let limit = match query_param(req, "limit") {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw.parse().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-            })?,
-        };
-        let codec = self.routes.cursor_codec().await?;
+        let principal = self.edge.require(req, "timeline:read").await?;
+        let window = WINDOW.parse(req, now_ms())?;
+        let (from, to) = (window.from_ms, window.to_ms);
+        let limit = query::limit(req, DEFAULT_LIMIT, MAX_LIMIT)? as i32;
+        let codec = self.edge.cursor_codec().await?;
         let collar = self.collar_of(req, &principal).await?;
         // Bound to the window as asked (a default window moves with the clock between pages).
-        let asked = |name| query_param(req, name).unwrap_or_default();
-        let scope = format!("feedback:{}:{}:{}:{}", collar.collar_id, principal.user_id, asked("from"), asked("to"));
+        let (asked_from, asked_to) = &window.asked;
+        let scope = format!("feedback:{}:{}:{asked_from}:{asked_to}", collar.collar_id, principal.user_id);
         let start = query_param(req, "cursor").map(|c| codec.decode(&scope, &c)).transpose()?;
         let window = (from.max(collar.visible_from_ms()), to);
         let (items, next) = if window.0 < window.1 {
-            self.store.page(&collar.collar_id, &principal.user_id, window, limit, start).await?
+            self.feedback.feedback_page(&collar.collar_id, &principal.user_id, window, limit, start).await?
         } else {
             (Vec::new(), None)
         };
@@ -237,27 +202,25 @@ impl<S: SecretSource> FeedbackApp<S> {
     }
 
     async fn summary(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let principal = self.caller(req, "timeline:read").await?;
+        let principal = self.edge.require(req, "timeline:read").await?;
         let collar = self.collar_of(req, &principal).await?;
-        let verdicts = self.store.currents(&collar.collar_id, collar.visible_from_ms(), now_ms() + DAY_MS).await?;
+        let verdicts =
+            self.feedback.current_feedback(&collar.collar_id, collar.visible_from_ms(), now_ms() + DAY_MS).await?;
         let entries: Vec<Entry> = verdicts
             .iter()
             .filter(|v| v.user_id == principal.user_id)
             .map(|v| Entry { behavior: v.behavior, correct: v.correct, corrected: v.corrected })
             .collect();
-        let summary = summarize(&entries);
-        json_response(StatusCode::OK, &summary_view(collar.collar_id, summary))
+        json_response(StatusCode::OK, &summarize(&collar.collar_id, &entries))
     }
 }
 
 impl<S: SecretSource> Handler for FeedbackApp<S> {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        match (route_path(&req).as_str(), req.method().clone()) {
-            ("/v1/submit-feedback", Method::POST) => Box::pin(self.submit(&req, inv)).await,
-            ("/v1/feedback", Method::GET) => Box::pin(self.list(&req)).await,
-            ("/v1/feedback/summary", Method::GET) => Box::pin(self.summary(&req)).await,
-            ("/v1/submit-feedback" | "/v1/feedback" | "/v1/feedback/summary", _) => Err(ApiError::MethodNotAllowed),
-            _ => Err(ApiError::NotFound("no such route".into())),
+        match petty_shared::http::router::find(ROUTES, &req)?.route {
+            Route::Submit => Box::pin(self.submit(&req, inv)).await,
+            Route::List => Box::pin(self.list(&req)).await,
+            Route::Summary => Box::pin(self.summary(&req)).await,
         }
     }
 }

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use petty_shared::api::{Detailed, Liveness, Readiness};
-use petty_shared::auth::{Authenticator, DynamoApiKeys};
-use petty_shared::http::{ApiError, Handler, Invocation, json_response, route_path};
+use petty_shared::auth::Authenticator;
+use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_response, route};
 use petty_shared::jwt::{PublicKeySet, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::tables::api_keys::ApiKeysTable;
 
 pub use config::HealthConfig;
 pub use probes::{AlarmSource, AlarmStatus, TableProbe};
@@ -41,6 +42,21 @@ pub fn current_build() -> BuildInfo {
     }
 }
 
+/// This function's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Liveness,
+    Readiness,
+    Detailed,
+}
+
+/// The routing table (the template and router tests compare it with `template.yaml`).
+pub const ROUTES: &[RouteSpec<Route>] = &[
+    route("GET", "/v1/health", Route::Liveness),
+    route("GET", "/v1/health/ready", Route::Readiness),
+    route("GET", "/v1/health/detailed", Route::Detailed),
+];
+
 /// The health handler over its dependencies.
 pub struct HealthApp<T, A, S> {
     tables: Vec<String>,
@@ -49,7 +65,7 @@ pub struct HealthApp<T, A, S> {
     alarm_prefix: String,
     keys: Arc<SecretCache<S>>,
     public_keys_secret_id: String,
-    auth: Authenticator<S, DynamoApiKeys>,
+    auth: Authenticator<S, ApiKeysTable>,
     check_timeout: Duration,
     started: Instant,
     build: BuildInfo,
@@ -129,16 +145,15 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
         Check { name, ok: error.is_none(), latency_ms, error }
     }
 
-    async fn readiness(&self, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+    async fn readiness(&self) -> Result<Response<Body>, ApiError> {
         let checks = self.checks().await;
         let ready = checks.iter().all(|c| c.ok);
-        let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-        let request_id = (!ready).then(|| inv.request_id.clone());
-        json_response(status, &Readiness { status: ready_status(ready), checks, request_id })
+        let report = Readiness { status: ready_status(ready), checks, request_id: None };
+        if ready { json_response(StatusCode::OK, &report) } else { Err(ApiError::unavailable_report(&report, None)) }
     }
 
     async fn detailed(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        self.auth.authenticate(req).await?.require_scope(ADMIN_SCOPE)?;
+        self.auth.require(req, ADMIN_SCOPE).await?;
         let (checks, alarms) =
             futures_util::join!(Box::pin(self.checks()), Box::pin(self.alarms.alarms(&self.alarm_prefix)));
         let ready = checks.iter().all(|c| c.ok);
@@ -165,17 +180,10 @@ impl<T: TableProbe, A: AlarmSource, S: SecretSource> HealthApp<T, A, S> {
 
 impl<T: TableProbe, A: AlarmSource, S: SecretSource> Handler for HealthApp<T, A, S> {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let path = route_path(&req);
-        if !matches!(path.as_str(), "/v1/health" | "/v1/health/ready" | "/v1/health/detailed") {
-            return Err(ApiError::NotFound("no such route".into()));
-        }
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return Err(ApiError::MethodNotAllowed);
-        }
-        match path.as_str() {
-            "/v1/health" => self.liveness(inv),
-            "/v1/health/ready" => self.readiness(inv).await,
-            _ => self.detailed(&req, inv).await,
+        match petty_shared::http::router::find(ROUTES, &req)?.route {
+            Route::Liveness => self.liveness(inv),
+            Route::Readiness => self.readiness().await,
+            Route::Detailed => self.detailed(&req, inv).await,
         }
     }
 }

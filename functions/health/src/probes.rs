@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use petty_shared::aws::error_summary;
+use petty_shared::sdk_error::error_summary;
 
 /// Can a table be reached? (`dynamodb:DescribeTable`.)
 pub trait TableProbe: Send + Sync {

@@ -4,34 +4,54 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use petty_shared::api::format_ms;
 use petty_shared::api::{
     Event, EventFeedback, EventMetadata, EventStats, Plan, PlanMetadata, PlanPet, Timeline, TimelineMetadata, Verdict,
     Window,
 };
-use petty_shared::auth::{DataRoutes, Principal};
-use petty_shared::collar::{Collar, CollarReader};
+use petty_shared::collar::{Collar, owned};
 use petty_shared::dynamo::n;
-use petty_shared::http::{ApiError, Handler, Invocation, json_response, query_param, query_time, route_path};
+use petty_shared::edge::Edge;
+use petty_shared::http::query::{self, TimeWindow, WindowRule, collar_id};
+use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_response, query_param, route};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::feedback::{FeedbackRecord, FeedbackTable};
+use petty_shared::tables::readings::ReadingsTable;
+use petty_shared::tables::timeline_events::TimelineEventsTable;
 
 use crate::config::TimelineConfig;
-use crate::domain::model::typical_resting_bpm;
-use crate::domain::plan::{ActivitySummary, pet_plan};
-use crate::domain::segment::{BaselineSource, DAY_MS, EpisodeStats, build_days, day_floor, event_id};
-use crate::domain::{Behavior, Episode, MODEL_VERSION, Thresholds};
-use crate::store::{FeedbackLoop, FeedbackStatus, ReadingReader};
+use crate::{DEFAULT_LIMIT, DEFAULT_WINDOW_MS, MAX_LIMIT, MAX_WINDOW_DAYS, PLAN_WINDOW_MS};
+use petty_behaviour::model::typical_resting_bpm;
+use petty_behaviour::plan::{ActivitySummary, pet_plan};
+use petty_behaviour::segment::{BaselineSource, DAY_MS, EpisodeStats, build_days, day_floor, event_id};
+use petty_behaviour::{Behavior, Episode, MODEL_VERSION, Thresholds};
 
-use crate::{DEFAULT_LIMIT, DEFAULT_WINDOW_MS, MAX_LIMIT, MAX_WINDOW_MS, PLAN_WINDOW_MS, format_ms};
+/// This function's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Timeline,
+    Plan,
+}
+
+/// The routing table (the template and router tests compare it with `template.yaml`).
+pub const ROUTES: &[RouteSpec<Route>] =
+    &[route("GET", "/v1/pet-timeline", Route::Timeline), route("GET", "/v1/pet-plan", Route::Plan)];
+
+/// The timeline's window: the last 24 hours by default, at most 7 days.
+const WINDOW: WindowRule =
+    WindowRule { default_to_offset_ms: 0, default_ms: DEFAULT_WINDOW_MS, max_days: MAX_WINDOW_DAYS };
 
 /// The timeline function's handler.
 pub struct TimelineApp<S> {
-    collars: CollarReader,
-    readings: ReadingReader,
-    feedback: FeedbackLoop,
-    routes: DataRoutes<S>,
+    collars: CollarsTable,
+    readings: ReadingsTable,
+    feedback: FeedbackTable,
+    shown: TimelineEventsTable,
+    edge: Edge<S>,
     thresholds: Thresholds,
 }
 
@@ -39,41 +59,25 @@ pub struct TimelineApp<S> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelineQuery {
     pub collar_id: String,
-    pub from_ms: i64,
-    pub to_ms: i64,
+    pub window: TimeWindow,
     pub limit: usize,
     pub cursor: Option<String>,
-    /// `from` and `to` as asked (empty when defaulted), which cursors are bound to: a default
-    /// window moves with the clock between pages.
-    asked: (String, String),
 }
 
 impl TimelineQuery {
     /// Validates the query string at the edge, before any storage call.
     pub fn parse(req: &Request, now_ms: i64) -> Result<Self, ApiError> {
-        let collar_id = query_param(req, "collar_id")
-            .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
-        let to_ms = query_time(req, "to", "invalid_to")?.unwrap_or(now_ms);
-        let from_ms = query_time(req, "from", "invalid_from")?.unwrap_or(to_ms - DEFAULT_WINDOW_MS);
-        if from_ms >= to_ms {
-            return Err(ApiError::bad_request("invalid_window", "from must be before to"));
-        }
-        if to_ms - from_ms > MAX_WINDOW_MS {
-            return Err(ApiError::bad_request("window_too_long", "the window may span at most 7 days"));
-        }
-        let limit = match query_param(req, "limit") {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw.parse().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-            })?,
-        };
-        let asked = (query_param(req, "from").unwrap_or_default(), query_param(req, "to").unwrap_or_default());
-        Ok(Self { collar_id, from_ms, to_ms, limit, cursor: query_param(req, "cursor"), asked })
+        Ok(Self {
+            collar_id: collar_id(req)?,
+            window: WINDOW.parse(req, now_ms)?,
+            limit: query::limit(req, DEFAULT_LIMIT, MAX_LIMIT)?,
+            cursor: query_param(req, "cursor"),
+        })
     }
 
-    /// What a cursor is bound to: this collar and this window.
+    /// What a cursor is bound to: this collar and this window as asked.
     fn cursor_scope(&self) -> String {
-        format!("timeline:{}:{}:{}", self.collar_id, self.asked.0, self.asked.1)
+        format!("timeline:{}:{}:{}", self.collar_id, self.window.asked.0, self.window.asked.1)
     }
 }
 
@@ -84,7 +88,7 @@ fn event_view(
     e: &Episode,
     baseline_bpm: f64,
     source: BaselineSource,
-    feedback: Option<&FeedbackStatus>,
+    feedback: Option<&FeedbackRecord>,
 ) -> Event {
     Event {
         event_id: event_id(collar_id, e.behavior, e.start_ms),
@@ -98,8 +102,8 @@ fn event_view(
         metadata: EventMetadata { baseline_heart_rate_bpm: baseline_bpm, baseline_source: source },
         feedback: feedback.map(|f| EventFeedback {
             user_feedback: if f.correct { Verdict::Correct } else { Verdict::Incorrect },
-            corrected_behavior: f.corrected_behavior,
-            submitted_at: format_ms(f.submitted_at_ms),
+            corrected_behavior: f.corrected,
+            submitted_at: format_ms(f.submitted_at),
         }),
     }
 }
@@ -120,7 +124,7 @@ struct Analysis {
     data_points: usize,
     elapsed_ms: f64,
     /// The caller's verdicts by (event start, behaviour).
-    feedback: std::collections::HashMap<(i64, Behavior), FeedbackStatus>,
+    feedback: std::collections::HashMap<(i64, Behavior), FeedbackRecord>,
     /// The consistent corrections this pet's thresholds were calibrated by.
     calibrated_by: Vec<String>,
 }
@@ -133,30 +137,22 @@ impl<S: SecretSource> TimelineApp<S> {
     /// Wires the handler; called once at cold start.
     pub fn new(cfg: &TimelineConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         Self {
-            routes: DataRoutes::new(
-                &cfg.common,
-                dynamodb.clone(),
-                secrets,
-                &cfg.routes.api_keys_table,
-                &cfg.routes.audit_table,
-                cfg.routes.audit_retention_days,
-                &cfg.routes.cursor_key_secret_id,
-            ),
-            collars: CollarReader::new(dynamodb.clone(), cfg.collars_table.clone()),
-            readings: ReadingReader::new(dynamodb.clone(), cfg.readings_table.clone()),
-            feedback: FeedbackLoop::new(dynamodb, cfg.timeline_events_table.clone(), cfg.feedback_table.clone()),
+            edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
+            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+            // Read-only here: the retention only matters to writers.
+            readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), 1),
+            feedback: FeedbackTable::new(dynamodb.clone(), cfg.feedback_table.clone()),
+            shown: TimelineEventsTable::new(dynamodb, cfg.timeline_events_table.clone()),
             thresholds: Thresholds::default(),
         }
     }
 
-    async fn reader(&self, req: &Request) -> Result<Principal, ApiError> {
-        let principal = self.routes.auth.authenticate(req).await?;
-        principal.require_scope("timeline:read")?;
-        Ok(principal)
-    }
-
     /// Reads and segments every day overlapping `[from_ms, to_ms)` that the owner may see,
     /// with the pet's calibration, then publishes each day's events for the feedback function.
+    ///
+    /// That publication is the one write a GET makes: feedback is accepted only on events an
+    /// owner was shown, and today days are computed on read. It goes through the event-index
+    /// table's module alone; the days issue moves it to when a finished day is materialised.
     async fn analyse(
         &self,
         collar: &Collar,
@@ -171,9 +167,9 @@ impl<S: SecretSource> TimelineApp<S> {
         let read_started = Instant::now();
         let (readings, calibration, statuses) = petty_shared::xray::phase("read", async {
             tokio::try_join!(
-                self.readings.days(&collar.collar_id, start, end),
-                self.feedback.calibration(&collar.collar_id),
-                self.feedback.statuses(&collar.collar_id, start, end),
+                self.readings.samples_by_day(&collar.collar_id, start, end),
+                self.feedback.calibration_of(&collar.collar_id),
+                self.feedback.current_feedback(&collar.collar_id, start, end),
             )
         })
         .await?;
@@ -188,7 +184,7 @@ impl<S: SecretSource> TimelineApp<S> {
         inv.metric("TimelineComputeMs", Unit::Milliseconds, elapsed_ms);
         let published = days
             .iter()
-            .map(|(day, from, _)| self.feedback.publish_day(&collar.collar_id, day_floor(*from), &day.episodes));
+            .map(|(day, from, _)| self.shown.publish_day(&collar.collar_id, day_floor(*from), &day.episodes));
         if let Err(err) = futures_util::future::try_join_all(published).await {
             // The timeline is still right; feedback on these events waits for the next read.
             tracing::warn!(error = %err, "event index not published");
@@ -208,9 +204,10 @@ impl<S: SecretSource> TimelineApp<S> {
     }
 
     async fn timeline(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let principal = self.reader(req).await?;
+        let principal = self.edge.require(req, "timeline:read").await?;
         let q = TimelineQuery::parse(req, now_ms())?;
-        let codec = self.routes.cursor_codec().await?;
+        let (from_ms, to_ms) = (q.window.from_ms, q.window.to_ms);
+        let codec = self.edge.cursor_codec().await?;
         let scope = q.cursor_scope();
         let after = match q.cursor.as_deref() {
             None => None,
@@ -223,11 +220,11 @@ impl<S: SecretSource> TimelineApp<S> {
                     .ok_or(petty_shared::cursor::InvalidCursor)?,
             ),
         };
-        let collar = self.collars.owned(&principal, &q.collar_id).await?;
+        let collar = owned(&self.collars, &principal, &q.collar_id).await?;
         // A later page only needs the days from where the previous one stopped.
-        let from = after.map_or(q.from_ms, |a| a.clamp(q.from_ms, q.to_ms));
-        let analysis = self.analyse(&collar, &principal.user_id, from, q.to_ms, inv).await?;
-        let in_window = |e: &Episode| e.end_ms > q.from_ms && e.start_ms < q.to_ms;
+        let from = after.map_or(from_ms, |a| a.clamp(from_ms, to_ms));
+        let analysis = self.analyse(&collar, &principal.user_id, from, to_ms, inv).await?;
+        let in_window = |e: &Episode| e.end_ms > from_ms && e.start_ms < to_ms;
         let mut page: Vec<&(Episode, f64, BaselineSource)> = analysis
             .episodes
             .iter()
@@ -268,17 +265,16 @@ impl<S: SecretSource> TimelineApp<S> {
                 generated_at: format_ms(now_ms()),
                 model_version: MODEL_VERSION.to_owned(),
                 calibrated_by: analysis.calibrated_by,
-                window: Window { from: format_ms(q.from_ms), to: format_ms(q.to_ms) },
+                window: Window { from: format_ms(from_ms), to: format_ms(to_ms) },
             },
         };
         json_response(StatusCode::OK, &body)
     }
 
     async fn plan(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        let principal = self.reader(req).await?;
-        let collar_id = query_param(req, "collar_id")
-            .ok_or_else(|| ApiError::bad_request("missing_collar_id", "collar_id is required"))?;
-        let collar = self.collars.owned(&principal, &collar_id).await?;
+        let principal = self.edge.require(req, "timeline:read").await?;
+        let collar_id = collar_id(req)?;
+        let collar = owned(&self.collars, &principal, &collar_id).await?;
         let to = now_ms();
         let from = (to - PLAN_WINDOW_MS).max(collar.visible_from_ms());
         let analysis = self.analyse(&collar, &principal.user_id, from, to, inv).await?;
@@ -303,11 +299,9 @@ impl<S: SecretSource> TimelineApp<S> {
 
 impl<S: SecretSource> Handler for TimelineApp<S> {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        match (route_path(&req).as_str(), req.method().clone()) {
-            ("/v1/pet-timeline", Method::GET) => Box::pin(self.timeline(&req, inv)).await,
-            ("/v1/pet-plan", Method::GET) => Box::pin(self.plan(&req, inv)).await,
-            ("/v1/pet-timeline" | "/v1/pet-plan", _) => Err(ApiError::MethodNotAllowed),
-            _ => Err(ApiError::NotFound("no such route".into())),
+        match petty_shared::http::router::find(ROUTES, &req)?.route {
+            Route::Timeline => Box::pin(self.timeline(&req, inv)).await,
+            Route::Plan => Box::pin(self.plan(&req, inv)).await,
         }
     }
 }

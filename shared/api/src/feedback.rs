@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::timeline::Behavior;
+use crate::behavior::Behavior;
 
 /// An owner's verdict on an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

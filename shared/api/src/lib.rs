@@ -9,24 +9,30 @@
 //!
 //! Conventions: field names are the JSON names; every number carries its unit in the field
 //! name (`weight_kg`, `age_s`) or in a `unit` field next to it ([`plan::Figure`]); times are
-//! RFC 3339 strings in responses except the account routes, which use Unix seconds.
+//! strings in one format ([`time::format_ms`]: RFC 3339, UTC, milliseconds, `Z`) except the
+//! account routes' `created_at`/`expires_at`/`last_used_at`, which are Unix seconds.
 //! Request bodies reject unknown fields (a typo is a 400, not a silently ignored option);
 //! responses do not, so a client tolerates fields a newer server adds.
 
 pub mod api_keys;
 pub mod auth;
+pub mod behavior;
 pub mod collars;
+pub mod error;
 pub mod feedback;
 pub mod health;
 pub mod ingest;
 pub mod plan;
+pub mod time;
 pub mod timeline;
 
 pub use api_keys::*;
 pub use auth::*;
 pub use collars::*;
+pub use error::*;
 pub use feedback::*;
 pub use health::*;
 pub use ingest::*;
 pub use plan::*;
+pub use time::format_ms;
 pub use timeline::*;

@@ -2,7 +2,7 @@
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
-use serde_json::json;
+use petty_api::{ErrorBody, ErrorDetail};
 
 use crate::dynamo::StoreError;
 use crate::jwt::JwtError;
@@ -38,12 +38,13 @@ pub enum ApiError {
     /// Rate limited or locked out.
     #[error("too many requests")]
     TooManyRequests { retry_after_s: u64 },
-    /// The route is planned but not built yet.
-    #[error("not implemented")]
-    NotImplemented,
     /// A dependency is down; the client may retry.
     #[error("{message}")]
     Unavailable { message: String, retry_after_s: Option<u64> },
+    /// A 503 whose body is a report of what was and was not done (ingest's `not_stored`,
+    /// readiness's failed checks) rather than the error body; its `request_id` is set here.
+    #[error("partly unavailable")]
+    UnavailableReport { report: serde_json::Value, retry_after_s: Option<u64> },
     /// A bug or misconfiguration; details are logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -72,8 +73,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::UnavailableReport { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,8 +89,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::TooManyRequests { .. } => "too_many_requests",
-            ApiError::NotImplemented => "not_implemented",
-            ApiError::Unavailable { .. } => "service_unavailable",
+            ApiError::Unavailable { .. } | ApiError::UnavailableReport { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -99,21 +98,36 @@ impl ApiError {
     pub fn public_message(&self) -> String {
         match self {
             ApiError::Internal(_) => "internal error".to_owned(),
-            ApiError::NotImplemented => "this route is not implemented yet".to_owned(),
             other => other.to_string(),
         }
     }
 
-    /// The response: `{"error":{"code","message"},"request_id"}` plus status-specific headers.
+    /// A 503 answering `report` (a wire type with a `request_id` field).
+    pub fn unavailable_report<T: serde::Serialize>(report: &T, retry_after_s: Option<u64>) -> Self {
+        match serde_json::to_value(report) {
+            Ok(report) => ApiError::UnavailableReport { report, retry_after_s },
+            Err(e) => ApiError::Internal(format!("serializing a report: {e}")),
+        }
+    }
+
+    /// The response: [`ErrorBody`] (or the report) plus status-specific headers.
     pub fn into_response(self, request_id: &str) -> Response<Body> {
-        let body = json!({
-            "error": { "code": self.code(), "message": self.public_message() },
-            "request_id": request_id,
-        });
+        let body = match &self {
+            ApiError::UnavailableReport { report, .. } => {
+                let mut report = report.clone();
+                report["request_id"] = serde_json::Value::from(request_id);
+                report.to_string()
+            }
+            _ => serde_json::to_string(&ErrorBody {
+                error: ErrorDetail { code: self.code().to_owned(), message: self.public_message() },
+                request_id: Some(request_id.to_owned()),
+            })
+            .expect("an error body serializes"),
+        };
         let mut response = Response::builder()
             .status(self.status())
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::Text(body.to_string()))
+            .body(Body::Text(body))
             .expect("static response parts are valid");
         let headers = response.headers_mut();
         match &self {
@@ -124,7 +138,8 @@ impl ApiError {
                 );
             }
             ApiError::TooManyRequests { retry_after_s }
-            | ApiError::Unavailable { retry_after_s: Some(retry_after_s), .. } => {
+            | ApiError::Unavailable { retry_after_s: Some(retry_after_s), .. }
+            | ApiError::UnavailableReport { retry_after_s: Some(retry_after_s), .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
             _ => {}

@@ -6,13 +6,16 @@ mod error;
 mod event;
 #[cfg(test)]
 mod properties;
+pub mod query;
 mod request;
+pub mod router;
 mod service;
 
 pub use error::ApiError;
 pub use event::serve_event;
 pub use request::{bearer_token, json_body, query_param, query_time, route_path, source_ip};
-pub use service::{Cors, Handler, HttpService, Invocation, NotYetImplemented};
+pub use router::{Matched, RouteSpec, route};
+pub use service::{Cors, Handler, HttpService, Invocation};
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};

@@ -30,16 +30,6 @@ pub trait Handler: Send + Sync {
     fn handle(&self, req: Request, inv: &Invocation) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
 }
 
-/// The handler of a function whose routes are planned but not built yet: 501 on every route.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NotYetImplemented;
-
-impl Handler for NotYetImplemented {
-    async fn handle(&self, _req: Request, _inv: &Invocation) -> Result<Response<Body>, ApiError> {
-        Err(ApiError::NotImplemented)
-    }
-}
-
 /// What a handler knows about the invocation it serves.
 #[derive(Debug)]
 pub struct Invocation {

@@ -1,7 +1,7 @@
 //! `POST /v1/submit-feedback` bodies and the rules they must meet (checked before any I/O).
 
-use petty_timeline::domain::Behavior;
-use petty_timeline::domain::segment::parse_event_id;
+use petty_behaviour::Behavior;
+use petty_behaviour::segment::parse_event_id;
 use serde::Deserialize;
 
 use super::comment;
@@ -163,7 +163,7 @@ mod tests {
             code(json!({"event_id": e, "user_feedback": "correct", "timestamp": "yesterday"})),
             "invalid_timestamp"
         );
-        let at = |ms: i64| petty_timeline::format_ms(ms);
+        let at = |ms: i64| petty_shared::api::format_ms(ms);
         assert!(
             check(json!({"event_id": e, "user_feedback": "correct", "timestamp": at(NOW + TIMESTAMP_FUTURE_MS)}))
                 .is_ok()

@@ -1,9 +1,10 @@
 //! `GET /v1/feedback/summary`: per behaviour, how much feedback and how often the timeline
-//! was right, and what owners most often said instead.
+//! was right, and what owners most often said instead, computed straight into the wire type.
 
 use std::collections::BTreeMap;
 
-use petty_timeline::domain::Behavior;
+use petty_behaviour::Behavior;
+use petty_shared::api::{BehaviorSummary, Correction, FeedbackSummary};
 
 /// One current verdict, as the summary needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,39 +14,12 @@ pub struct Entry {
     pub corrected: Option<Behavior>,
 }
 
-/// How often owners said the timeline should have said `behavior`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Correction {
-    pub behavior: Behavior,
-    pub count: u32,
-}
-
-/// One behaviour's figures.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BehaviorSummary {
-    pub behavior: Behavior,
-    pub feedback_count: u32,
-    pub correct_count: u32,
-    /// `correct_count / feedback_count`, 0–1, three decimals.
-    pub correct_share: f64,
-    /// Most common first (ties by behaviour order), at most three.
-    pub top_corrections: Vec<Correction>,
-}
-
-/// The whole summary (answered as `petty_api::FeedbackSummary`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Summary {
-    pub feedback_count: u32,
-    pub correct_share: Option<f64>,
-    pub behaviors: Vec<BehaviorSummary>,
-}
-
 fn share(part: u32, whole: u32) -> f64 {
     (f64::from(part) / f64::from(whole) * 1000.0).round() / 1000.0
 }
 
-/// Aggregates current verdicts (one per user and event).
-pub fn summarize(entries: &[Entry]) -> Summary {
+/// Aggregates current verdicts (one per user and event) into the answer for `collar_id`.
+pub fn summarize(collar_id: &str, entries: &[Entry]) -> FeedbackSummary {
     let mut by: BTreeMap<Behavior, (u32, u32, BTreeMap<Behavior, u32>)> = BTreeMap::new();
     for e in entries {
         let slot = by.entry(e.behavior).or_default();
@@ -75,7 +49,12 @@ pub fn summarize(entries: &[Entry]) -> Summary {
         .collect();
     let total = entries.len() as u32;
     let correct = entries.iter().filter(|e| e.correct).count() as u32;
-    Summary { feedback_count: total, correct_share: (total > 0).then(|| share(correct, total)), behaviors }
+    FeedbackSummary {
+        collar_id: collar_id.to_owned(),
+        feedback_count: total,
+        correct_share: (total > 0).then(|| share(correct, total)),
+        behaviors,
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +79,7 @@ mod tests {
             e(AnxiousPacing, Some(Rest)),
             e(AnxiousPacing, Some(PlayingFetch)),
         ];
-        let s = summarize(&entries);
+        let s = summarize("AB-123", &entries);
         assert_eq!((s.feedback_count, s.correct_share), (9, Some(0.333)));
         let pacing = s.behaviors.iter().find(|b| b.behavior == AnxiousPacing).unwrap();
         assert_eq!((pacing.feedback_count, pacing.correct_count, pacing.correct_share), (6, 1, 0.167));
@@ -112,7 +91,7 @@ mod tests {
 
     #[test]
     fn nothing_to_summarize() {
-        let s = summarize(&[]);
+        let s = summarize("AB-123", &[]);
         assert_eq!((s.feedback_count, s.correct_share, s.behaviors.len()), (0, None, 0));
     }
 }

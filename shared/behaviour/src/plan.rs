@@ -306,7 +306,7 @@ pub fn pet_plan(pet: &Pet, today: NaiveDate, measured: &ActivitySummary) -> PetP
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::segment::{Episode, EpisodeStats};
+    use crate::segment::{Episode, EpisodeStats};
 
     fn dog(kg: f64, birth: Option<&str>, profile: Option<ActivityProfile>) -> Pet {
         Pet {

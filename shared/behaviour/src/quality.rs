@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::segment::normalize;
-use crate::domain::{Behavior, DayInput, Thresholds, build_day};
+use crate::segment::normalize;
 use crate::simulator::{Label, Noise, Score, profiles, score, simulate_day, simulate_day_with};
+use crate::{Behavior, DayInput, Thresholds, build_day};
 
 const DAY0: i64 = 1_763_683_200_000; // 2025-11-21T00:00:00Z
 
@@ -22,7 +22,7 @@ pub(crate) fn evaluate(seeds: std::ops::Range<u64>, noise: Noise) -> Evaluation 
             let day = simulate_day_with(&profile, seed, DAY0, noise);
             let mut samples = day.delivered.clone();
             normalize(&mut samples);
-            let fallback = crate::domain::model::typical_resting_bpm(profile.species, profile.weight_kg);
+            let fallback = crate::model::typical_resting_bpm(profile.species, profile.weight_kg);
             let timeline = build_day(&DayInput {
                 start_ms: DAY0,
                 end_ms: DAY0 + 86_400_000,
@@ -107,7 +107,7 @@ fn partial_days_are_read_as_well_as_whole_ones() {
                     .filter(|l| l.end_ms > from && l.start_ms < to)
                     .map(|l| Label { start_ms: l.start_ms.max(from), end_ms: l.end_ms.min(to), ..*l })
                     .collect();
-                let fallback = crate::domain::model::typical_resting_bpm(profile.species, profile.weight_kg);
+                let fallback = crate::model::typical_resting_bpm(profile.species, profile.weight_kg);
                 let input = DayInput {
                     start_ms: from,
                     end_ms: to,

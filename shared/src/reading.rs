@@ -8,11 +8,11 @@
 //! cannot be smaller than 1e-130, so an unrounded `1e-200` would pass every range and then fail
 //! its whole batch's write.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 /// How far ahead of our clock a reading may be (collar clock skew).
-pub const MAX_FUTURE_S: i64 = petty_shared::collar::CLOCK_SKEW_S;
+pub const MAX_FUTURE_S: i64 = crate::collar::CLOCK_SKEW_S;
 /// How old a reading may be (collars buffer while offline).
 pub const MAX_AGE_S: i64 = 30 * 86_400;
 /// Heart rate bounds, beats per minute (cats and small dogs reach the 200s).
@@ -122,7 +122,7 @@ pub fn parse_reading(json: &str, now_ms: i64) -> Result<Reading, Rejection> {
 }
 
 fn validate(raw: RawReading, now_ms: i64) -> Result<Reading, Rejection> {
-    if !petty_shared::ids::is_collar_id(&raw.collar_id) {
+    if !petty_api::collars::is_collar_id(&raw.collar_id) {
         return Err(Rejection::new("collar_id", "collar_id must match ^[A-Z]{2}-\\d{3,6}$"));
     }
     let timestamp_ms = parse_timestamp(&raw.timestamp)
@@ -195,16 +195,10 @@ fn check_optional(
     }
 }
 
-/// The RFC 3339 form readings are returned in.
-pub fn format_timestamp(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use petty_api::format_ms as format_timestamp;
     use serde_json::{Value, json};
 
     /// 2025-08-18T14:30:00Z
@@ -232,7 +226,7 @@ mod tests {
         assert_eq!(r.timestamp_ms, NOW);
         assert_eq!((r.heart_rate, r.activity_level), (85, Activity::Walk));
         assert_eq!((r.lon, r.lat), (-74.0060, 40.7128));
-        assert_eq!(format_timestamp(r.timestamp_ms), "2025-08-18T14:30:00Z");
+        assert_eq!(format_timestamp(r.timestamp_ms), "2025-08-18T14:30:00.000Z");
     }
 
     #[test]
@@ -370,6 +364,7 @@ mod tests {
 /// rule or a rejection with a known reason; never a panic.
 #[cfg(test)]
 mod properties {
+    use petty_api::format_ms as format_timestamp;
     use proptest::prelude::*;
 
     use super::*;

@@ -1,47 +1,73 @@
-//! DynamoDB adapters for feedback.
+//! The feedback table: owners' verdicts on timeline events, and each pet's calibration.
 //!
-//! - Feedback table (`FEEDBACK_TABLE`): `collar_id` + `sk`.
-//!   `cur#<event start:013>#<behaviour>#<user>` is the user's current verdict on an event
-//!   (replaced by a new submission, `revisions` counting them); `hist#<event start:013>#
-//!   <behaviour>#<user>#<submitted:013>#<id>` keeps every submission; `calibration` holds
-//!   the pet's calibration as JSON (read by the timeline).
-//! - Event index (`TIMELINE_EVENTS_TABLE`, written by the timeline): `collar_id` + `day` →
-//!   the events the timeline showed that day; read here to accept only real events.
+//! `collar_id` (S) + `sk` (S):
+//! - `cur#<event start ms:013>#<behaviour>#<user>`: the user's current verdict on an event
+//!   (replaced by a new submission; `revisions` counts them). Sorted by the event's start.
+//! - `hist#<event start:013>#<behaviour>#<user>#<submitted:013>#<feedback id>`: every
+//!   submission, kept.
+//! - `calibration`: the pet's [`Calibration`] as JSON (written by feedback, read by the
+//!   timeline).
+//!
+//! One decoder, one key layout, one range for "events starting in `[from, to)`".
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use petty_shared::dynamo::{Item, StoreError, get_n, get_s, get_string_list, n, query_all, query_page, s, sdk_err};
-use petty_timeline::domain::Behavior;
-use petty_timeline::domain::calibration::Calibration;
-use petty_timeline::store::{CALIBRATION_KEY, current_key};
+use petty_behaviour::Behavior;
+use petty_behaviour::calibration::Calibration;
 
-/// One stored verdict.
+use crate::dynamo::{Item, StoreError, get_n, get_s, n, query_all, query_page, s, sdk_err};
+
+/// The sort key of the pet's calibration item.
+const CALIBRATION_KEY: &str = "calibration";
+
+/// One stored verdict: a user's feedback on one event.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
+pub struct FeedbackRecord {
     pub feedback_id: String,
     pub event_id: String,
     pub event_start: i64,
     pub event_end: i64,
     pub behavior: Behavior,
     pub user_id: String,
+    /// The owner said the timeline was right.
     pub correct: bool,
     pub corrected: Option<Behavior>,
     pub comment: Option<String>,
     pub client_timestamp_ms: Option<i64>,
+    /// Unix ms.
     pub submitted_at: i64,
     /// Submissions so far by this user on this event (1 for the first).
     pub revisions: i64,
 }
 
-fn verdict_from(item: &Item) -> Option<Verdict> {
-    Some(Verdict {
+/// The sort key of a user's current verdict on an event.
+fn current_key(start_ms: i64, behavior: Behavior, user_id: &str) -> String {
+    format!("cur#{start_ms:013}#{behavior}#{user_id}")
+}
+
+fn history_key(v: &FeedbackRecord) -> String {
+    format!("hist#{:013}#{}#{}#{:013}#{}", v.event_start, v.behavior, v.user_id, v.submitted_at, v.feedback_id)
+}
+
+/// The lowest and highest current-verdict keys for events starting in `[from_ms, to_ms)`.
+fn current_range(from_ms: i64, to_ms: i64) -> (String, String) {
+    (format!("cur#{:013}", from_ms.max(0)), format!("cur#{:013}~", (to_ms - 1).max(0)))
+}
+
+/// A stored verdict back as a record; `None` when malformed (an unknown verdict included).
+fn record_from(item: &Item) -> Option<FeedbackRecord> {
+    Some(FeedbackRecord {
         feedback_id: get_s(item, "feedback_id")?,
         event_id: get_s(item, "event_id")?,
         event_start: get_n(item, "event_start")?,
         event_end: get_n(item, "event_end")?,
         behavior: Behavior::parse(&get_s(item, "behavior")?)?,
         user_id: get_s(item, "user_id")?,
-        correct: get_s(item, "user_feedback")? == "correct",
+        correct: match get_s(item, "user_feedback")?.as_str() {
+            "correct" => true,
+            "incorrect" => false,
+            _ => return None,
+        },
         corrected: get_s(item, "corrected_behavior").and_then(|b| Behavior::parse(&b)),
         comment: get_s(item, "comment"),
         client_timestamp_ms: get_n(item, "client_timestamp"),
@@ -50,8 +76,8 @@ fn verdict_from(item: &Item) -> Option<Verdict> {
     })
 }
 
-/// The attributes both the current and the history item carry.
-fn attributes(v: &Verdict) -> Vec<(&'static str, Option<AttributeValue>)> {
+/// The attributes both the current and the history item carry (`None`: absent).
+fn attributes(v: &FeedbackRecord) -> Vec<(&'static str, Option<AttributeValue>)> {
     vec![
         ("feedback_id", Some(s(&v.feedback_id))),
         ("event_id", Some(s(&v.event_id))),
@@ -67,51 +93,28 @@ fn attributes(v: &Verdict) -> Vec<(&'static str, Option<AttributeValue>)> {
     ]
 }
 
-/// The feedback function's storage.
+/// The feedback table.
 #[derive(Clone, Debug)]
-pub struct FeedbackStore {
+pub struct FeedbackTable {
     client: Client,
-    events_table: String,
-    feedback_table: String,
+    table: String,
 }
 
-/// The lowest and highest current-verdict keys for events starting in `[from, to)`.
-fn current_range(from_ms: i64, to_ms: i64) -> (String, String) {
-    (format!("cur#{:013}", from_ms.max(0)), format!("cur#{:013}", (to_ms - 1).max(0)) + "~")
-}
-
-impl FeedbackStore {
-    /// Over the event index and feedback tables.
-    pub fn new(client: Client, events_table: impl Into<String>, feedback_table: impl Into<String>) -> Self {
-        Self { client, events_table: events_table.into(), feedback_table: feedback_table.into() }
-    }
-
-    /// The entries the timeline last showed for a day (`start.end.behaviour`).
-    pub async fn published(&self, collar_id: &str, day_ms: i64) -> Result<Vec<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.events_table)
-            .key("collar_id", s(collar_id))
-            .key("day", n(day_ms))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_err)?;
-        Ok(out.item.as_ref().map(|i| get_string_list(i, "events")).unwrap_or_default())
+impl FeedbackTable {
+    /// Over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
     }
 
     /// Keeps `v` in the history and makes it the user's current verdict on the event;
     /// returns it with its revision count.
-    pub async fn record(&self, collar_id: &str, mut v: Verdict) -> Result<Verdict, StoreError> {
-        let history_key =
-            format!("hist#{:013}#{}#{}#{:013}#{}", v.event_start, v.behavior, v.user_id, v.submitted_at, v.feedback_id);
+    pub async fn record_feedback(&self, collar_id: &str, mut v: FeedbackRecord) -> Result<FeedbackRecord, StoreError> {
         let mut put = self
             .client
             .put_item()
-            .table_name(&self.feedback_table)
+            .table_name(&self.table)
             .item("collar_id", s(collar_id))
-            .item("sk", s(history_key));
+            .item("sk", s(history_key(&v)));
         for (name, value) in attributes(&v) {
             if let Some(value) = value {
                 put = put.item(name, value);
@@ -123,7 +126,7 @@ impl FeedbackStore {
         let mut update = self
             .client
             .update_item()
-            .table_name(&self.feedback_table)
+            .table_name(&self.table)
             .key("collar_id", s(collar_id))
             .key("sk", s(current_key(v.event_start, v.behavior, &v.user_id)))
             .expression_attribute_values(":zero", n(0))
@@ -148,34 +151,39 @@ impl FeedbackStore {
         Ok(v)
     }
 
-    /// Every current verdict on events starting in `[from_ms, to_ms)`, all users.
-    pub async fn currents(&self, collar_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<Verdict>, StoreError> {
+    /// Every current verdict on events starting in `[from_ms, to_ms)`, all users, every page.
+    pub async fn current_feedback(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<FeedbackRecord>, StoreError> {
         let (lo, hi) = current_range(from_ms, to_ms);
         let query = self
             .client
             .query()
-            .table_name(&self.feedback_table)
+            .table_name(&self.table)
             .key_condition_expression("collar_id = :c AND sk BETWEEN :lo AND :hi")
             .expression_attribute_values(":c", s(collar_id))
             .expression_attribute_values(":lo", s(lo))
             .expression_attribute_values(":hi", s(hi));
-        Ok(query_all(query).await?.iter().filter_map(verdict_from).collect())
+        Ok(query_all(query).await?.iter().filter_map(record_from).collect())
     }
 
     /// One page of `user_id`'s current verdicts on events starting in `[from_ms, to_ms)`.
-    pub async fn page(
+    pub async fn feedback_page(
         &self,
         collar_id: &str,
         user_id: &str,
         (from_ms, to_ms): (i64, i64),
         limit: i32,
         start: Option<Item>,
-    ) -> Result<(Vec<Verdict>, Option<Item>), StoreError> {
+    ) -> Result<(Vec<FeedbackRecord>, Option<Item>), StoreError> {
         let (lo, hi) = current_range(from_ms, to_ms);
         let query = self
             .client
             .query()
-            .table_name(&self.feedback_table)
+            .table_name(&self.table)
             .key_condition_expression("collar_id = :c AND sk BETWEEN :lo AND :hi")
             .filter_expression("user_id = :u")
             .expression_attribute_values(":c", s(collar_id))
@@ -184,7 +192,27 @@ impl FeedbackStore {
             .expression_attribute_values(":u", s(user_id))
             .limit(limit);
         let (items, next) = query_page(query, start).await?;
-        Ok((items.iter().filter_map(verdict_from).collect(), next))
+        Ok((items.iter().filter_map(record_from).collect(), next))
+    }
+
+    /// The pet's calibration (the default when its owner never corrected it, or when the
+    /// stored one is unreadable).
+    pub async fn calibration_of(&self, collar_id: &str) -> Result<Calibration, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("collar_id", s(collar_id))
+            .key("sk", s(CALIBRATION_KEY))
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|i| get_s(i, "calibration"))
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
     }
 
     /// Stores the pet's calibration for the timeline to read.
@@ -192,7 +220,7 @@ impl FeedbackStore {
         let json = serde_json::to_string(c).map_err(|e| StoreError::Other(e.to_string()))?;
         self.client
             .put_item()
-            .table_name(&self.feedback_table)
+            .table_name(&self.table)
             .item("collar_id", s(collar_id))
             .item("sk", s(CALIBRATION_KEY))
             .item("calibration", s(json))
@@ -201,5 +229,48 @@ impl FeedbackStore {
             .await
             .map_err(sdk_err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> FeedbackRecord {
+        FeedbackRecord {
+            feedback_id: "f1".into(),
+            event_id: "AB-123.1000.walk".into(),
+            event_start: 1000,
+            event_end: 2000,
+            behavior: Behavior::Walk,
+            user_id: "u1".into(),
+            correct: false,
+            corrected: Some(Behavior::Play),
+            comment: None,
+            client_timestamp_ms: Some(1500),
+            submitted_at: 3000,
+            revisions: 2,
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips_and_an_unknown_verdict_is_malformed() {
+        let v = record();
+        let mut item: Item = attributes(&v).into_iter().filter_map(|(k, a)| Some((k.to_owned(), a?))).collect();
+        item.insert("revisions".into(), n(2));
+        assert_eq!(record_from(&item), Some(v));
+        item.insert("user_feedback".into(), s("maybe"));
+        assert_eq!(record_from(&item), None);
+    }
+
+    #[test]
+    fn the_current_range_holds_exactly_the_events_starting_in_the_window() {
+        let (lo, hi) = current_range(1000, 2000);
+        let inside = |start: i64| {
+            let k = current_key(start, Behavior::Walk, "u1");
+            lo <= k && k <= hi
+        };
+        assert!(inside(1000) && inside(1999));
+        assert!(!inside(999) && !inside(2000));
     }
 }

@@ -2,11 +2,11 @@
 //! collar would deliver them (duplicates and out-of-order runs included). `make dev` loads its
 //! demo day with it.
 //!
-//! `cargo run -p petty-timeline --example simulate -- [--collar DM-000001] [--seed 7]
+//! `cargo run -p petty-behaviour --example simulate -- [--collar DM-000001] [--seed 7]
 //! [--day 2026-11-21] [--pet Biscuit|Pip|Atlas|Mochi] [--labels]`
 //! (`--day` defaults to yesterday, UTC; `--labels` prints the ground truth instead.)
 
-use petty_timeline::simulator::{profiles, reading_json, simulate_day};
+use petty_behaviour::simulator::{profiles, reading_json, simulate_day};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,7 +23,7 @@ fn main() {
     let sim = simulate_day(&profile, seed, start_ms);
     if args.iter().any(|a| a == "--labels") {
         for l in &sim.labels {
-            let at = |ms| petty_timeline::format_ms(ms);
+            let at = |ms| petty_api::format_ms(ms);
             println!("{}", serde_json::json!({"behavior": l.behavior, "start": at(l.start_ms), "end": at(l.end_ms)}));
         }
         return;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use petty_api::collars::Species;
 
-use crate::domain::{Behavior, Episode, Sample};
+use crate::{Behavior, Episode, Sample};
 
 /// A simulated pet: what its body and habits are like.
 #[derive(Clone, Debug, PartialEq)]
@@ -318,7 +318,7 @@ pub fn simulate_day_with(profile: &PetProfile, seed: u64, day_start_ms: i64, noi
         });
         t_min += minutes;
     }
-    let metres_per_deg_lat = crate::domain::geo::EARTH_RADIUS_M.to_radians();
+    let metres_per_deg_lat = crate::geo::EARTH_RADIUS_M.to_radians();
     let metres_per_deg_lon = metres_per_deg_lat * HOME.0.to_radians().cos();
     let mut body = Body {
         x: 0.0,

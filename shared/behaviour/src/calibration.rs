@@ -14,9 +14,9 @@ use super::{Behavior, Thresholds};
 /// Corrections of one kind needed before they count.
 pub const MIN_CORRECTIONS: u32 = 3;
 
-/// One owner verdict on one event, as calibration needs it.
+/// One owner's judgement of one event, as calibration needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Verdict {
+pub struct Judgement {
     /// What the timeline said.
     pub behavior: Behavior,
     /// What the owner said it was (`None` when they said the timeline was right).
@@ -66,7 +66,7 @@ enum Knob {
 
 impl Calibration {
     /// The calibration a pet's current verdicts call for.
-    pub fn from_verdicts(verdicts: &[Verdict]) -> Self {
+    pub fn from_judgements(verdicts: &[Judgement]) -> Self {
         let mut on: BTreeMap<Behavior, u32> = BTreeMap::new();
         let mut pairs: BTreeMap<(Behavior, Behavior), u32> = BTreeMap::new();
         for v in verdicts {
@@ -124,22 +124,22 @@ mod tests {
     use super::*;
     use Behavior::*;
 
-    fn v(behavior: Behavior, corrected: Option<Behavior>, n: usize) -> Vec<Verdict> {
-        vec![Verdict { behavior, corrected }; n]
+    fn v(behavior: Behavior, corrected: Option<Behavior>, n: usize) -> Vec<Judgement> {
+        vec![Judgement { behavior, corrected }; n]
     }
 
     #[test]
     fn three_consistent_corrections_move_one_threshold_to_its_bound() {
         let t = Thresholds::default();
-        assert!(Calibration::from_verdicts(&v(AnxiousPacing, Some(Play), 2)).is_default(), "two are not enough");
-        let c = Calibration::from_verdicts(&v(AnxiousPacing, Some(Play), 3));
+        assert!(Calibration::from_judgements(&v(AnxiousPacing, Some(Play), 2)).is_default(), "two are not enough");
+        let c = Calibration::from_judgements(&v(AnxiousPacing, Some(Play), 3));
         assert_eq!(c.pacing_behavior, Some(Play));
         assert_eq!(c.because, ["anxious_pacing->play"]);
         let applied = c.apply(&t);
         assert_eq!(applied.pacing_behavior, Play);
         assert_eq!(Thresholds { pacing_behavior: AnxiousPacing, ..applied }, t, "nothing else moves");
         // Fifty corrections move it no further than three.
-        let many = Calibration::from_verdicts(&v(ElevatedHeartRate, Some(Rest), 50));
+        let many = Calibration::from_judgements(&v(ElevatedHeartRate, Some(Rest), 50));
         assert_eq!(many.apply(&t).elevated_ratio, 1.6);
     }
 
@@ -147,23 +147,23 @@ mod tests {
     fn corrections_must_be_most_of_the_feedback_on_that_behaviour() {
         let mut verdicts = v(ElevatedHeartRate, Some(Rest), 3);
         verdicts.extend(v(ElevatedHeartRate, None, 2)); // 3 of 5 < 2/3
-        assert!(Calibration::from_verdicts(&verdicts).is_default());
+        assert!(Calibration::from_judgements(&verdicts).is_default());
         verdicts.pop(); // 3 of 4 ≥ 2/3
-        assert_eq!(Calibration::from_verdicts(&verdicts).elevated_ratio, Some(1.6));
+        assert_eq!(Calibration::from_judgements(&verdicts).elevated_ratio, Some(1.6));
     }
 
     #[test]
     fn opposite_corrections_cancel_and_confirmations_change_nothing() {
         let mut verdicts = v(AnxiousPacing, Some(Walk), 3);
         verdicts.extend(v(Walk, Some(AnxiousPacing), 3));
-        assert!(Calibration::from_verdicts(&verdicts).is_default());
-        assert!(Calibration::from_verdicts(&v(Walk, None, 20)).is_default());
-        assert!(Calibration::from_verdicts(&v(Walk, Some(Walk), 5)).is_default(), "a 'correction' to itself");
+        assert!(Calibration::from_judgements(&verdicts).is_default());
+        assert!(Calibration::from_judgements(&v(Walk, None, 20)).is_default());
+        assert!(Calibration::from_judgements(&v(Walk, Some(Walk), 5)).is_default(), "a 'correction' to itself");
     }
 
     #[test]
     fn round_trips_as_json() {
-        let c = Calibration::from_verdicts(&v(DeepSleep, Some(Rest), 4));
+        let c = Calibration::from_judgements(&v(DeepSleep, Some(Rest), 4));
         let back: Calibration = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
         assert_eq!(back.apply(&Thresholds::default()).deep_sleep_ratio, 0.8);

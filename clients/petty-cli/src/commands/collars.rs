@@ -1,0 +1,77 @@
+//! `petty collars add|list|show`.
+
+use petty_client::Client;
+use petty_client::types::{Collar, Pet};
+use serde_json::json;
+
+use super::print_json;
+use crate::cli::CollarsCmd;
+use crate::exit::{Exit, Failure, Outcome};
+use crate::render;
+
+/// `--json` prints the API's [`Collar`] (`add`, `show`), or for `list` an array of them: every
+/// page's collars in order, the pages' cursors already followed.
+pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
+    match cmd {
+        CollarsCmd::Add { collar, name, species, weight_kg, breed, birth_date, activity_profile } => {
+            let pet: Pet = serde_json::from_value(json!({
+                "name": name, "species": species, "weight_kg": weight_kg, "breed": breed,
+                "birth_date": birth_date, "activity_profile": activity_profile,
+            }))
+            .map_err(|e| Failure::new(Exit::Usage, e.to_string()))?;
+            let got = c.claim_collar(collar, &pet).await?;
+            if json {
+                print_json(&got);
+            } else {
+                println!("collar {} is yours: {} (claimed {})", got.collar_id, got.pet.name, got.claimed_at);
+            }
+        }
+        CollarsCmd::List => {
+            let all = all_collars(c).await?;
+            if json {
+                print_json(&all);
+            } else if all.is_empty() {
+                println!("no collars yet: petty collars add COLLAR --name ... --species dog --weight-kg ...");
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            k.collar_id.clone(),
+                            k.pet.name.clone(),
+                            json!(k.pet.species).as_str().unwrap_or_default().to_owned(),
+                            format!("{}", k.pet.weight_kg),
+                            k.claimed_at.clone(),
+                        ]
+                    })
+                    .collect();
+                print!("{}", render::table(&["COLLAR", "PET", "SPECIES", "KG", "CLAIMED"], &rows));
+            }
+        }
+        CollarsCmd::Show { collar } => {
+            let k = c.collar(collar).await?;
+            if json {
+                print_json(&k);
+            } else {
+                println!("collar   {}\nclaimed  {}\nupdated  {}", k.collar_id, k.claimed_at, k.updated_at);
+                println!("pet      {}", serde_json::to_string(&k.pet).unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every collar of the caller, following the pages' cursors.
+async fn all_collars(c: &Client) -> Result<Vec<Collar>, Failure> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = c.collars(cursor.as_deref(), Some(100)).await?;
+        all.extend(page.collars);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(all)
+}

@@ -1,0 +1,67 @@
+//! `petty timeline`: what the pet did over a window.
+
+use petty_client::Client;
+use petty_client::types::Verdict;
+
+use super::print_json;
+use crate::cli::TimelineArgs;
+use crate::exit::Outcome;
+use crate::render;
+
+/// `petty timeline`: a table and a one-line chart of the window; `--json` prints the API's
+/// [`Timeline`](petty_client::types::Timeline), every page's events in one (so `next_cursor` is
+/// `null`).
+pub async fn run(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
+    let (from, to) = match a.day {
+        Some(day) => {
+            let start = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            (Some(render_ts(start)), Some(render_ts(start + chrono::Duration::days(1))))
+        }
+        None => (a.from.clone(), a.to.clone()),
+    };
+    let t = c.timeline_all(&a.collar, from.as_deref(), to.as_deref()).await?;
+    if json {
+        print_json(&t);
+        return Ok(());
+    }
+    println!(
+        "{}  {} → {}  ({} readings, model {})",
+        t.collar_id, t.metadata.window.from, t.metadata.window.to, t.metadata.data_points, t.metadata.model_version
+    );
+    if t.timeline.is_empty() {
+        println!("no events in this window");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = t
+        .timeline
+        .iter()
+        .map(|e| {
+            vec![
+                render::hhmm(&e.start),
+                render::hhmm(&e.end),
+                e.behavior.as_str().to_owned(),
+                format!("{:.2}", e.confidence),
+                e.stats.heart_rate_mean_bpm.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
+                format!("{:.0}", e.stats.distance_m),
+                match e.feedback.as_ref().map(|f| f.user_feedback) {
+                    Some(Verdict::Correct) => "correct".to_owned(),
+                    Some(Verdict::Incorrect) => "incorrect".to_owned(),
+                    None => String::new(),
+                },
+                e.event_id.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", render::table(&["START", "END", "BEHAVIOUR", "CONF", "HR", "DIST m", "FEEDBACK", "EVENT"], &rows));
+    if let (Some(from), Some(to)) =
+        (render::parse_time(&t.metadata.window.from), render::parse_time(&t.metadata.window.to))
+    {
+        println!();
+        print!("{}", render::chart(&t.timeline, from, to, 96));
+    }
+    Ok(())
+}
+
+fn render_ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,159 @@
+//! Sample events under events/ through every function, and the seeding script.
+
+use super::*;
+
+pub(super) fn python() -> String {
+    std::env::var("PETTY_PYTHON").expect("PETTY_PYTHON is set by `make test` (the repo's venv python)")
+}
+
+#[tokio::test]
+async fn seeding_creates_every_declared_table_and_secret_with_a_working_key_set() {
+    let stage = unique("t").to_lowercase();
+    let env_file = std::env::temp_dir().join(format!("{stage}.env"));
+    let out = Command::new(python())
+        .arg(repo_root().join("tools/local_aws.py"))
+        .args(["seed", "--endpoint", &endpoint(), "--stage", &stage, "--env-file"])
+        .arg(&env_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seed failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let t = template();
+    let sdk = sdk().await;
+    let ddb = petty_shared::aws::dynamodb(&sdk);
+    for (logical, table) in resources(&t, "AWS::DynamoDB::Table") {
+        let name = sub_text(&table["Properties"]["TableName"], &stage);
+        let described = ddb.describe_table().table_name(&name).send().await;
+        assert!(described.is_ok(), "{logical}: table {name} not created");
+    }
+    let sm = petty_shared::aws::secrets_manager(&sdk);
+    let source = SecretsManagerSource::new(sm.clone());
+    let secret_names: Vec<String> = resources(&t, "AWS::SecretsManager::Secret")
+        .iter()
+        .map(|(_, s)| sub_text(&s["Properties"]["Name"], &stage))
+        .collect();
+    assert!(secret_names.len() >= 2);
+    for name in &secret_names {
+        assert!(!source.fetch(name).await.unwrap().expose().is_empty(), "{name} has a value");
+    }
+
+    // The key set the script wrote works with the Rust signer and verifier.
+    let env_text = std::fs::read_to_string(&env_file).unwrap();
+    let env =
+        Env::from_pairs(env_text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())));
+    let signing = source.fetch(&format!("petty/{stage}/jwt-signing-keys")).await.unwrap();
+    let signer = Signer::from_json(signing.expose()).unwrap();
+    let mut claims = petty_tests::claims("user-1", &["admin"], TokenType::Access);
+    claims.iss = env.required("JWT_ISSUER").unwrap();
+    claims.aud = env.required("JWT_AUDIENCE").unwrap();
+    let token = signer.sign(&claims).unwrap();
+    let cfg = HealthConfig::from_env(&env).expect("the env file configures the functions");
+    let verifier = petty_shared::jwt::Verifier::new(
+        secret_cache(sm, CacheSettings::default()),
+        cfg.common.public_keys_secret_id.clone(),
+        &petty_shared::jwt::JwtSettings {
+            issuer: cfg.common.jwt_issuer.clone(),
+            audience: cfg.common.jwt_audience.clone(),
+        },
+    );
+    assert_eq!(verifier.verify(&token, TokenType::Access).await.unwrap().sub, "user-1");
+    std::fs::remove_file(env_file).ok();
+}
+
+/// `events/expected.tsv`: (event file under events/, expected status), one row an event.
+pub(super) fn expected_statuses() -> Vec<(String, u16)> {
+    std::fs::read_to_string(repo_root().join("events/expected.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.split('\t');
+            let file = cols.next().unwrap().to_owned();
+            let status = cols.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("expected.tsv: {l:?}"));
+            (file, status)
+        })
+        .collect()
+}
+
+#[test]
+fn every_function_has_sample_events() {
+    let t = template();
+    let expected = expected_statuses();
+    for (name, f) in resources(&t, "AWS::Serverless::Function") {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let dir = binary.strip_prefix("petty-").unwrap();
+        assert!(
+            expected.iter().any(|(file, _)| file.starts_with(&format!("{dir}/"))),
+            "{name}: no sample event under events/{dir}/ (with its row in events/expected.tsv)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_sample_event_gives_its_expected_status() {
+    let events = repo_root().join("events");
+    let expected_rows = expected_statuses();
+    let mut found = BTreeSet::new();
+    for dir in std::fs::read_dir(&events).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            found.insert(file.strip_prefix(&events).unwrap().to_string_lossy().into_owned());
+        }
+    }
+    let expected: BTreeSet<String> = expected_rows.iter().map(|(f, _)| f.clone()).collect();
+    assert_eq!(found, expected, "every event file has an expected status, and every expectation a file");
+
+    let stack = petty_tests::Stack::seed(&[("CORS_ALLOWED_ORIGINS", "*")]);
+    let sdk = sdk().await;
+    let cache = || {
+        Arc::new(petty_shared::secrets::SecretCache::new(
+            SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk)),
+            CacheSettings::default(),
+        ))
+    };
+    let health_cfg = HealthConfig::from_env(&stack.env).unwrap();
+    let health =
+        HealthApp::new(&health_cfg, petty_shared::aws::dynamodb(&sdk), aws_sdk_cloudwatch::Client::new(&sdk), cache());
+    let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let data = DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let timeline =
+        TimelineApp::new(&TimelineConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let feedback =
+        FeedbackApp::new(&FeedbackConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let (sink, _) = petty_shared::logging::memory_sink();
+    let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
+    for (file, status) in &expected_rows {
+        let event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(events.join(file)).unwrap()).unwrap();
+        if file.starts_with("stream/") {
+            let records = event["Records"].as_array().unwrap().len();
+            let batch = serde_json::from_value(event).unwrap();
+            let ddb = petty_shared::aws::dynamodb(&sdk);
+            let collars = CollarsTable::new(ddb.clone(), stack.env.required("COLLARS_TABLE").unwrap());
+            let readings = ReadingsTable::new(ddb, stack.env.required("READINGS_TABLE").unwrap(), 90);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let outcome = petty_stream::handle_batch(&collars, &readings, batch, deadline).await;
+            assert_eq!(outcome.response.batch_item_failures.len(), records, "{file}");
+            continue;
+        }
+        // Through the functions' own entry point (`serve_event`), as the runtime hands it over.
+        let mut ctx = lambda_http::Context::default();
+        ctx.request_id = "evt".into();
+        ctx.deadline = (chrono::Utc::now().timestamp_millis() + 10_000) as u64;
+        // One arm per function directory under events/ (a new function adds its app above and
+        // its arm here; its events are rows of events/expected.tsv).
+        let resp = match file.split('/').next() {
+            Some("auth") => serve_event(&http, &auth, event, ctx).await.unwrap(),
+            Some("data-processor") => serve_event(&http, &data, event, ctx).await.unwrap(),
+            Some("health") => serve_event(&http, &health, event, ctx).await.unwrap(),
+            Some("timeline") => serve_event(&http, &timeline, event, ctx).await.unwrap(),
+            Some("feedback") => serve_event(&http, &feedback, event, ctx).await.unwrap(),
+            other => panic!("no handler for events of {other:?}"),
+        };
+        assert_eq!(resp["statusCode"].as_u64(), Some(u64::from(*status)), "{file}");
+    }
+}

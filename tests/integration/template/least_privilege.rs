@@ -1,0 +1,496 @@
+//! Least privilege, proven: what each function's code calls against what its role grants.
+
+use super::*;
+
+// ------------------------------------------------------------------------------------------
+// Least privilege, proven: what each function's code calls against what its role grants.
+//
+// The code side scans the Rust sources of each function crate (`src/`, without `#[cfg(test)]`
+// code and comments) for AWS SDK fluent calls (`.get_item()`, `.query()`...), maps each to its
+// IAM action and works out which table, index or secret it targets by following the argument
+// (`.table_name(&self.users)` → the store's `users: cfg.users_table` → `env.required(
+// "USERS_TABLE")`, or through a constructor's caller). Shared code is attributed through
+// `SHARED` below. The policy side reads each function's `Policies` statements and names every
+// resource by the environment variable that hands it to the code (`!GetAtt UsersTable.Arn` →
+// `USERS_TABLE: !Ref UsersTable`). Both sides must be equal: a call without a grant fails, and
+// so does a grant no code uses.
+
+/// AWS SDK fluent call → the IAM action it needs (`TRANSACT`: one action per item kind).
+pub(super) const SDK_CALLS: &[(&str, &str)] = &[
+    ("get_item", "dynamodb:GetItem"),
+    ("put_item", "dynamodb:PutItem"),
+    ("update_item", "dynamodb:UpdateItem"),
+    ("delete_item", "dynamodb:DeleteItem"),
+    ("query", "dynamodb:Query"),
+    ("scan", "dynamodb:Scan"),
+    ("batch_write_item", "dynamodb:BatchWriteItem"),
+    ("batch_get_item", "dynamodb:BatchGetItem"),
+    ("transact_write_items", TRANSACT),
+    ("transact_get_items", TRANSACT),
+    ("describe_table", "dynamodb:DescribeTable"),
+    ("get_secret_value", "secretsmanager:GetSecretValue"),
+    ("describe_secret", "secretsmanager:DescribeSecret"),
+    ("put_secret_value", "secretsmanager:PutSecretValue"),
+    ("describe_alarms", "cloudwatch:DescribeAlarms"),
+    ("put_metric_data", "cloudwatch:PutMetricData"),
+];
+pub(super) const TRANSACT: &str = "(per item)";
+
+/// TransactWriteItems/TransactGetItems have no IAM action of their own: each item is
+/// authorized as the single-item action on its table.
+pub(super) const TRANSACT_ITEMS: &[(&str, &str)] = &[
+    ("Put::builder()", "dynamodb:PutItem"),
+    ("Update::builder()", "dynamodb:UpdateItem"),
+    ("Delete::builder()", "dynamodb:DeleteItem"),
+    ("ConditionCheck::builder()", "dynamodb:ConditionCheckItem"),
+    ("Get::builder()", "dynamodb:GetItem"),
+];
+
+/// The commented allow-list of `Resource: "*"`: actions for which AWS offers no narrower
+/// resource. Each such statement also carries a `# WILDCARD-OK: <why>` comment in the template.
+pub(super) const WILDCARD_ALLOWED: &[(&str, &str)] = &[
+    ("cloudwatch:DescribeAlarms", "no resource-level permissions; the health function filters by the stack's prefix"),
+    ("cloudwatch:PutMetricData", "no resource-level permissions (scope it with a cloudwatch:namespace condition)"),
+    // Not in our Policies: SAM attaches AWSXrayWriteOnlyAccess for `Tracing: Active` and
+    // AWSLambdaBasicExecutionRole (logs) to every role it generates.
+    ("xray:PutTraceSegments", "no resource-level permissions"),
+    ("xray:PutTelemetryRecords", "no resource-level permissions"),
+];
+
+/// Shared code that calls AWS, attributed to a function when its crate's sources contain one
+/// of `used_if` (a method or function name of the table module). The target is the
+/// environment variable of what the function passes to `constructor` (its argument `arg`),
+/// or `fixed` when shared code wires it from a shared configuration type (the [`Edge`] of the
+/// data routes reads `DataRouteConfig`); `index` names a GSI. `SECRETS`: every `*_SECRET_ID`
+/// the function's configuration reads. Every SDK call in `shared/src` must be covered here
+/// (checked), so new shared AWS code cannot slip past the policies.
+///
+/// [`Edge`]: petty_shared::edge::Edge
+pub(super) struct Shared {
+    pub(super) what: &'static str,
+    pub(super) file: &'static str,
+    pub(super) used_if: &'static [&'static str],
+    pub(super) target: Target,
+    pub(super) index: Option<&'static str>,
+    pub(super) calls: &'static [&'static str],
+}
+
+/// Where a shared call's table or secret comes from.
+pub(super) enum Target {
+    /// Argument `.1` of the function's calls of `.0` (e.g. `("CollarsTable::new(", 1)`).
+    Constructor(&'static str, usize),
+    /// Always this environment variable.
+    Fixed(&'static str),
+    /// Every `*_SECRET_ID` the function's configuration reads.
+    Secrets,
+}
+
+const API_KEYS: Target = Target::Constructor("ApiKeysTable::new(", 1);
+const AUDIT: Target = Target::Constructor("AuditTable::new(", 1);
+const COLLARS: Target = Target::Constructor("CollarsTable::new(", 1);
+const FEEDBACK: Target = Target::Constructor("FeedbackTable::new(", 1);
+const READINGS: Target = Target::Constructor("ReadingsTable::new(", 1);
+const SHOWN: Target = Target::Constructor("TimelineEventsTable::new(", 1);
+
+const fn shared(
+    what: &'static str,
+    file: &'static str,
+    used_if: &'static [&'static str],
+    target: Target,
+    calls: &'static [&'static str],
+) -> Shared {
+    Shared { what, file, used_if, target, index: None, calls }
+}
+
+pub(super) const SHARED: &[Shared] = &[
+    // The data routes' edge (Edge::new): API-key lookups, last-use marks and audit events.
+    shared(
+        "API keys of the data routes' Authenticator (Edge)",
+        "shared/src/tables/api_keys.rs",
+        &["Edge::new("],
+        Target::Fixed("API_KEYS_TABLE"),
+        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ),
+    shared(
+        "audit events of the data routes (Edge)",
+        "shared/src/tables/audit.rs",
+        &["Edge::new("],
+        Target::Fixed("AUDIT_TABLE"),
+        &["dynamodb:PutItem"],
+    ),
+    // A function's own API keys and audit tables.
+    shared(
+        "API-key lookups and last-use marks of an Authenticator",
+        "shared/src/tables/api_keys.rs",
+        &["ApiKeysTable::new("],
+        API_KEYS,
+        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ),
+    shared("API keys created", "shared/src/tables/api_keys.rs", &[".put_key("], API_KEYS, &["dynamodb:PutItem"]),
+    shared("API keys revoked", "shared/src/tables/api_keys.rs", &[".revoke_key("], API_KEYS, &["dynamodb:UpdateItem"]),
+    Shared {
+        what: "a user's API keys listed",
+        file: "shared/src/tables/api_keys.rs",
+        used_if: &[".keys_of_user("],
+        target: API_KEYS,
+        index: Some("user_id-index"),
+        calls: &["dynamodb:Query"],
+    },
+    shared("audit events written", "shared/src/tables/audit.rs", &["AuditTable::new("], AUDIT, &["dynamodb:PutItem"]),
+    shared("a user's audit events read", "shared/src/tables/audit.rs", &[".recent("], AUDIT, &["dynamodb:Query"]),
+    // Collars.
+    shared(
+        "collar lookups and the access check",
+        "shared/src/tables/collars.rs",
+        &["owned(", ".collar("],
+        COLLARS,
+        &["dynamodb:GetItem"],
+    ),
+    shared("collars claimed", "shared/src/tables/collars.rs", &[".claim("], COLLARS, &["dynamodb:PutItem"]),
+    shared(
+        "pet profiles updated",
+        "shared/src/tables/collars.rs",
+        &[".update_pet("],
+        COLLARS,
+        &["dynamodb:UpdateItem"],
+    ),
+    shared("collars released", "shared/src/tables/collars.rs", &[".release("], COLLARS, &["dynamodb:DeleteItem"]),
+    Shared {
+        what: "an owner's collars listed",
+        file: "shared/src/tables/collars.rs",
+        used_if: &[".collars_of_owner("],
+        target: COLLARS,
+        index: Some("owner_id-index"),
+        calls: &["dynamodb:Query"],
+    },
+    // Readings.
+    shared(
+        "ingestion: duplicates checked, latest reading offered (ingest::store_valid)",
+        "shared/src/tables/readings.rs",
+        &["store_valid("],
+        READINGS,
+        &["dynamodb:BatchGetItem", "dynamodb:PutItem"],
+    ),
+    shared(
+        "ingestion: chunked batch writes (dynamo::batch_write under ingest::store_valid)",
+        "shared/src/dynamo.rs",
+        &["store_valid("],
+        READINGS,
+        &["dynamodb:BatchWriteItem"],
+    ),
+    shared(
+        "the latest reading",
+        "shared/src/tables/readings.rs",
+        &[".latest_reading("],
+        READINGS,
+        &["dynamodb:GetItem"],
+    ),
+    shared("readings by day", "shared/src/tables/readings.rs", &[".samples_by_day("], READINGS, &["dynamodb:Query"]),
+    // Feedback and the event index.
+    shared(
+        "feedback recorded (history and current)",
+        "shared/src/tables/feedback.rs",
+        &[".record_feedback("],
+        FEEDBACK,
+        &["dynamodb:PutItem", "dynamodb:UpdateItem"],
+    ),
+    shared(
+        "feedback read",
+        "shared/src/tables/feedback.rs",
+        &[".current_feedback(", ".feedback_page("],
+        FEEDBACK,
+        &["dynamodb:Query"],
+    ),
+    shared(
+        "a pet's calibration read",
+        "shared/src/tables/feedback.rs",
+        &[".calibration_of("],
+        FEEDBACK,
+        &["dynamodb:GetItem"],
+    ),
+    shared(
+        "a pet's calibration saved",
+        "shared/src/tables/feedback.rs",
+        &[".save_calibration("],
+        FEEDBACK,
+        &["dynamodb:PutItem"],
+    ),
+    shared(
+        "the events a day showed, published",
+        "shared/src/tables/timeline_events.rs",
+        &[".publish_day("],
+        SHOWN,
+        &["dynamodb:PutItem"],
+    ),
+    shared(
+        "the events a day showed, read",
+        "shared/src/tables/timeline_events.rs",
+        &[".shown_on_day("],
+        SHOWN,
+        &["dynamodb:GetItem"],
+    ),
+    // Secrets.
+    shared(
+        "the secrets cache (SecretsManagerSource)",
+        "shared/src/secrets.rs",
+        &["secret_cache("],
+        Target::Secrets,
+        &["secretsmanager:GetSecretValue"],
+    ),
+];
+
+/// Call sites whose target no source rule can follow, named by hand: (file, expression, env var).
+pub(super) const TARGET_OF: &[(&str, &str, &str)] = &[
+    // Readiness describes each table of the list it is configured with.
+    ("functions/health/src/probes.rs", "table", "TABLE_NAMES"),
+];
+
+/// The function's environment (Globals, then its own) as (variable, logical id, through a list).
+pub(super) fn env_refs(t: &Yaml, f: &Yaml) -> Vec<(String, String, bool)> {
+    let globals = t["Globals"]["Function"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+    let own = f["Properties"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (var, value) in globals.iter().chain(own.iter()) {
+        for (logical, listed) in refs_in(value) {
+            out.push((var.as_str().unwrap().to_owned(), logical, listed));
+        }
+    }
+    out
+}
+
+/// What a function's `Policies` grant: (action, target) with targets named like the code's
+/// (a resource handed over in a list, like `TABLE_NAMES`, is `TABLE_NAMES[UsersTable]`).
+pub(super) fn granted(t: &Yaml, name: &str, f: &Yaml) -> BTreeSet<(String, String)> {
+    let env_of: BTreeMap<String, String> = env_refs(t, f)
+        .into_iter()
+        .map(|(var, logical, listed)| {
+            let key = if listed { format!("{var}[{logical}]") } else { var };
+            (logical, key)
+        })
+        .collect();
+    let mut out = BTreeSet::new();
+    for policy in f["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        assert!(
+            policy.get("Statement").is_some(),
+            "{name}: use explicit policy statements (not SAM policy templates or managed policies) so this test can check them"
+        );
+        for st in policy["Statement"].as_sequence().unwrap() {
+            assert_eq!(st["Effect"].as_str(), Some("Allow"), "{name}: only Allow statements expected");
+            for action in strings(&st["Action"]) {
+                for resource in list(&st["Resource"]) {
+                    let target = match resource {
+                        Yaml::String(s) if s == "*" => "*".to_owned(),
+                        Yaml::Tagged(tag) => {
+                            let text = tag.value.as_str().unwrap_or_else(|| panic!("{name}: resource {tag:?}"));
+                            let (logical, rest) = match tag.tag.to_string().as_str() {
+                                "!GetAtt" => (text.strip_suffix(".Arn").expect("X.Arn").to_owned(), String::new()),
+                                "!Ref" => (text.to_owned(), String::new()),
+                                "!Sub" => {
+                                    let inner = text
+                                        .strip_prefix("${")
+                                        .and_then(|r| r.split_once(".Arn}"))
+                                        .expect("${X.Arn}/...");
+                                    (inner.0.to_owned(), inner.1.to_owned())
+                                }
+                                other => panic!("{name}: resource tag {other}"),
+                            };
+                            let var = env_of.get(&logical).unwrap_or_else(|| {
+                                panic!("{name}: grants {action} on {logical}, which its environment does not name")
+                            });
+                            format!("{var}{rest}")
+                        }
+                        other => panic!("{name}: resource {other:?} must be a reference to this stack's resource"),
+                    };
+                    out.insert((action.clone(), target));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The logical ids a value refers to, and whether through a list (`!Join`).
+pub(super) fn refs_in(value: &Yaml) -> Vec<(String, bool)> {
+    match value {
+        Yaml::Tagged(tag) if tag.tag == "!Ref" => vec![(tag.value.as_str().unwrap().to_owned(), false)],
+        Yaml::Tagged(tag) if tag.tag == "!Join" => {
+            tag.value[1].as_sequence().into_iter().flatten().flat_map(refs_in).map(|(l, _)| (l, true)).collect()
+        }
+        _ => vec![],
+    }
+}
+
+pub(super) fn strings(value: &Yaml) -> Vec<String> {
+    list(value).iter().map(|v| v.as_str().expect("a string").to_owned()).collect()
+}
+
+pub(super) fn list(value: &Yaml) -> Vec<Yaml> {
+    match value {
+        Yaml::Sequence(items) => items.clone(),
+        Yaml::Null => vec![],
+        other => vec![other.clone()],
+    }
+}
+
+/// The crate directory of a function, from its binary name (`petty-auth` → `functions/auth`).
+pub(super) fn crate_dir(binary: &str) -> String {
+    let dir = format!("functions/{}", binary.strip_prefix("petty-").expect("binaries are named petty-<dir>"));
+    let manifest = std::fs::read_to_string(repo_root().join(&dir).join("Cargo.toml")).unwrap();
+    assert!(manifest.contains(&format!("name = \"{binary}\"")), "{dir}/Cargo.toml builds {binary}");
+    dir
+}
+
+#[test]
+fn every_function_is_granted_exactly_the_aws_calls_its_code_makes() {
+    let t = template();
+    let config = sources_under("shared/src").into_iter().filter(|s| s.path.ends_with("config.rs")).collect::<Vec<_>>();
+    let mut failures = Vec::new();
+    for (name, f) in resources(&t, "AWS::Serverless::Function") {
+        let dir = crate_dir(f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap());
+        let krate = sources_under(&format!("{dir}/src"));
+        let scan = CodeScan { krate: &krate, config: &config };
+        let mut calls = scan.own_calls().unwrap_or_else(|e| panic!("{name}: {e}"));
+        calls.extend(scan.shared_calls().unwrap_or_else(|e| panic!("{name}: {e}")));
+        // A list-valued target (`TABLE_NAMES`) stands for each resource of the list.
+        let env = env_refs(&t, f);
+        let calls: BTreeSet<(String, String)> = calls
+            .into_iter()
+            .flat_map(|(action, target)| {
+                let listed: Vec<_> = env
+                    .iter()
+                    .filter(|(var, _, listed)| *listed && *var == target)
+                    .map(|(var, logical, _)| (action.clone(), format!("{var}[{logical}]")))
+                    .collect();
+                if listed.is_empty() { vec![(action, target)] } else { listed }
+            })
+            .collect();
+        let grants = granted(&t, name, f);
+        for missing in calls.difference(&grants) {
+            failures.push(format!("{name}: the code calls {} on {} without a grant", missing.0, missing.1));
+        }
+        for unused in grants.difference(&calls) {
+            failures.push(format!("{name}: grants {} on {}, which its code never calls", unused.0, unused.1));
+        }
+    }
+    assert!(failures.is_empty(), "least privilege:\n  {}", failures.join("\n  "));
+}
+
+#[test]
+fn every_sdk_call_in_shared_code_is_attributed() {
+    let shared = sources_under("shared/src");
+    for s in &shared {
+        let mut found = BTreeSet::new();
+        for (call, action) in SDK_CALLS {
+            for at in find_word(&s.code, &format!(".{call}()")) {
+                let chain = chain_at(&s.code, at);
+                if [".send()", ".table_name(", ".request_items(", ".secret_id(", ".into_paginator()"]
+                    .iter()
+                    .any(|m| chain.contains(m))
+                {
+                    found.insert((*action).to_owned());
+                }
+            }
+        }
+        let declared: BTreeSet<String> = SHARED
+            .iter()
+            .filter(|sh| sh.file == s.path)
+            .flat_map(|sh| sh.calls.iter().map(|a| (*a).to_owned()))
+            .collect();
+        assert_eq!(found, declared, "{}: SDK calls vs. their entries in SHARED", s.path);
+    }
+}
+
+#[test]
+fn the_source_scan_sees_through_stores_constructors_and_transactions() {
+    // A store filled from the configuration, a transaction, an index and a shared constructor.
+    let krate = vec![Source {
+        path: "functions/x/src/store.rs".into(),
+        code: without_tests(&without_comments(
+            r#"
+            impl Store {
+                pub fn new(client: Client, cfg: &Config) -> Self { Self { client, users: cfg.users_table.clone(), reader: Reader::new(client.clone(), cfg.readings_table.clone()) } }
+                async fn a(&self) { self.client.get_item().table_name(&self.users).send().await; } // .put_item() in a comment
+                async fn b(&self) {
+                    let put = |pk| TransactWriteItem::builder().put(Put::builder().table_name(&self.users).build());
+                    self.client.transact_write_items().transact_items(put(1)).send().await;
+                }
+                async fn c(&self) { query_all(self.client.query().table_name(&self.users).index_name("by-email")).await; }
+                fn d(&self, req: &Request) { req.uri().query(); }
+            }
+            impl Reader {
+                pub fn new(client: Client, table: impl Into<String>) -> Self { Self { client, table: table.into() } }
+                async fn e(&self) { self.client.query().table_name(&self.table).into_paginator(); }
+            }
+            #[cfg(test)]
+            mod tests { fn f(c: Client) { c.delete_item().table_name("t").send(); } }
+            "#,
+        )),
+    }];
+    let config = vec![Source {
+        path: "functions/x/src/config.rs".into(),
+        code: "users_table: env.required(\"USERS_TABLE\")?, readings_table: env.required(\"READINGS_TABLE\")?,".into(),
+    }];
+    let scan = CodeScan { krate: &krate, config: &config };
+    let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<BTreeSet<_>>();
+    assert_eq!(
+        scan.own_calls().unwrap(),
+        pairs(&[
+            ("dynamodb:GetItem", "USERS_TABLE"),
+            ("dynamodb:PutItem", "USERS_TABLE"),
+            ("dynamodb:Query", "USERS_TABLE/index/by-email"),
+            ("dynamodb:Query", "READINGS_TABLE"),
+        ])
+    );
+}
+
+#[test]
+fn wildcards_only_where_aws_offers_nothing_narrower() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let t = template();
+    fn walk(v: &Yaml, path: &str, out: &mut Vec<(String, Yaml)>) {
+        match v {
+            Yaml::Mapping(m) => {
+                for (k, v) in m {
+                    let key = k.as_str().unwrap_or("?");
+                    if key == "Statement" {
+                        for st in v.as_sequence().into_iter().flatten() {
+                            out.push((path.to_owned(), st.clone()));
+                        }
+                    }
+                    walk(v, &format!("{path}/{key}"), out);
+                }
+            }
+            Yaml::Sequence(items) => items.iter().for_each(|i| walk(i, path, out)),
+            Yaml::Tagged(tag) => walk(&tag.value, path, out),
+            _ => {}
+        }
+    }
+    let mut statements = Vec::new();
+    walk(&t["Resources"], "Resources", &mut statements);
+    assert!(statements.len() > 5, "the walk finds the policy statements");
+    for (path, st) in statements {
+        let actions = strings(&st["Action"]);
+        assert!(actions.iter().all(|a| !a.contains('*')), "{path}: wildcard action in {actions:?}");
+        for resource in list(&st["Resource"]) {
+            let Some(r) = resource.as_str() else { continue };
+            if !r.contains('*') {
+                continue;
+            }
+            assert_eq!(r, "*", "{path}: partial wildcard resource {r}");
+            for a in &actions {
+                assert!(
+                    WILDCARD_ALLOWED.iter().any(|(w, _)| w == a),
+                    "{path}: Resource \"*\" for {a}, not in the allow-list"
+                );
+            }
+            let sid = st["Sid"].as_str().unwrap_or_else(|| panic!("{path}: a wildcard statement needs a Sid"));
+            let line = text.find(&format!("- Sid: {sid}\n")).expect("the Sid in the template text");
+            let before = &text[..text[..line].rfind('\n').unwrap_or(0)];
+            let comment: Vec<&str> = before.lines().rev().take_while(|l| l.trim_start().starts_with('#')).collect();
+            assert!(
+                comment.iter().any(|l| l.contains("WILDCARD-OK:")),
+                "{path}: statement {sid} needs a `# WILDCARD-OK: <why>` comment right above it"
+            );
+        }
+    }
+}
