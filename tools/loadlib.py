@@ -137,6 +137,9 @@ class Collar:
     sent: set = field(default_factory=set)       # distinct reading timestamps ever sent
     accepted: int = 0                            # sum of `accepted` the API reported
     duplicates: int = 0                          # sum of `duplicates` the API reported
+    # When the API first answered that a reading was stored (epoch s): before it, a realtime
+    # 404 ("no reading yet") is the right answer, since requests now run concurrently.
+    first_stored_at: float | None = None
     resent: int = 0                              # readings deliberately sent again
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -276,6 +279,8 @@ def ingest(api: Api, collar: Collar, batch: list[dict], resend: bool = False, ro
            timeout: float | None = None) -> Answer:
     a = api.call("POST", "/v1/ingest", route, body={"readings": batch}, api_key=collar.api_key, timeout=timeout)
     collar.record(batch, a, resend)
+    if collar.first_stored_at is None and a.status == 200 and isinstance(a.body, dict) and a.body.get("accepted"):
+        collar.first_stored_at = time.time()
     return a
 
 

@@ -102,17 +102,3 @@ pub struct Timeline {
     pub next_cursor: Option<String>,
     pub metadata: TimelineMetadata,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_names_round_trip_and_match_serde() {
-        for b in Behavior::ALL {
-            assert_eq!(Behavior::parse(b.as_str()), Some(b));
-            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
-        }
-        assert_eq!(Behavior::parse("sleep"), None);
-    }
-}

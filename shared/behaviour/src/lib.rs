@@ -6,7 +6,6 @@
 //! consistent corrections; [`plan`] turns a profile and a week of episodes into the pet plan;
 //! [`simulator`] makes labelled collar days, and the quality test scores the model on them.
 
-pub mod behavior;
 pub mod calibration;
 pub mod geo;
 pub mod model;
@@ -17,6 +16,7 @@ pub mod simulator;
 #[cfg(test)]
 mod quality;
 
-pub use behavior::Behavior;
 pub use model::{MODEL_VERSION, Thresholds};
+/// Behaviours are on the wire (events, feedback, plan): defined once in `petty_api`.
+pub use petty_api::behavior::Behavior;
 pub use segment::{DayInput, DayTimeline, Episode, EpisodeStats, Sample, build_day, build_days};

@@ -151,6 +151,23 @@ impl FeedbackTable {
         Ok(v)
     }
 
+    /// The query for current verdicts on events starting in `[from_ms, to_ms)`.
+    fn current_query(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let (lo, hi) = current_range(from_ms, to_ms);
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("collar_id = :c AND sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":c", s(collar_id))
+            .expression_attribute_values(":lo", s(lo))
+            .expression_attribute_values(":hi", s(hi))
+    }
+
     /// Every current verdict on events starting in `[from_ms, to_ms)`, all users, every page.
     pub async fn current_feedback(
         &self,
@@ -158,16 +175,7 @@ impl FeedbackTable {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<FeedbackRecord>, StoreError> {
-        let (lo, hi) = current_range(from_ms, to_ms);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("collar_id = :c AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":c", s(collar_id))
-            .expression_attribute_values(":lo", s(lo))
-            .expression_attribute_values(":hi", s(hi));
-        Ok(query_all(query).await?.iter().filter_map(record_from).collect())
+        Ok(query_all(self.current_query(collar_id, from_ms, to_ms)).await?.iter().filter_map(record_from).collect())
     }
 
     /// One page of `user_id`'s current verdicts on events starting in `[from_ms, to_ms)`.
@@ -179,16 +187,9 @@ impl FeedbackTable {
         limit: i32,
         start: Option<Item>,
     ) -> Result<(Vec<FeedbackRecord>, Option<Item>), StoreError> {
-        let (lo, hi) = current_range(from_ms, to_ms);
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("collar_id = :c AND sk BETWEEN :lo AND :hi")
+            .current_query(collar_id, from_ms, to_ms)
             .filter_expression("user_id = :u")
-            .expression_attribute_values(":c", s(collar_id))
-            .expression_attribute_values(":lo", s(lo))
-            .expression_attribute_values(":hi", s(hi))
             .expression_attribute_values(":u", s(user_id))
             .limit(limit);
         let (items, next) = query_page(query, start).await?;
