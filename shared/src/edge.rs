@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 
-use crate::auth::{Authenticator, Principal};
+use crate::audit::AuditStore;
+use crate::auth::{ApiKeyStore, Authenticator, Principal};
 use crate::config::{CommonConfig, DataRouteConfig};
 use crate::cursor::CursorCodec;
 use crate::http::ApiError;
@@ -14,12 +15,13 @@ use crate::secrets::{SecretCache, SecretSource};
 use crate::tables::api_keys::ApiKeysTable;
 use crate::tables::audit::AuditTable;
 
-/// The data routes' edge: bearer tokens and API keys, the audit trail, cursors.
-pub struct Edge<S> {
+/// The data routes' edge: bearer tokens and API keys, the audit trail, cursors. In Lambda over
+/// the API keys and audit tables; in unit tests over `crate::testing`'s doubles.
+pub struct Edge<S, K = ApiKeysTable, A = AuditTable> {
     /// Bearer tokens and API keys (first uses audited).
-    pub auth: Authenticator<S, ApiKeysTable, AuditTable>,
+    pub auth: Authenticator<S, K, A>,
     /// Where the function's own security events go.
-    pub audit: AuditTable,
+    pub audit: A,
     secrets: Arc<SecretCache<S>>,
     cursor_key_secret_id: String,
 }
@@ -41,6 +43,18 @@ impl<S: SecretSource> Edge<S> {
             secrets,
             cursor_key_secret_id: routes.cursor_key_secret_id.clone(),
         }
+    }
+}
+
+impl<S: SecretSource, K: ApiKeyStore, A: AuditStore + Clone> Edge<S, K, A> {
+    /// An edge from its parts (tests wire in-memory doubles this way).
+    pub fn from_parts(
+        auth: Authenticator<S, K, A>,
+        audit: A,
+        secrets: Arc<SecretCache<S>>,
+        cursor_key_secret_id: impl Into<String>,
+    ) -> Self {
+        Self { auth, audit, secrets, cursor_key_secret_id: cursor_key_secret_id.into() }
     }
 
     /// The caller, holding `scope`.

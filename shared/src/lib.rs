@@ -24,7 +24,9 @@ pub mod metrics;
 pub mod reading;
 pub mod sdk_error;
 pub mod secrets;
+pub mod stores;
 pub mod tables;
+pub mod testing;
 pub mod xray;
 
 /// The API's wire types (request and response bodies), shared with `petty-client`.

@@ -15,7 +15,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use petty_shared::jwt::{Claims, JwtSettings, Signer, TokenType, Verifier};
 use petty_shared::keygen::{self, GeneratedKey};
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Token issuer the tests configure.
 pub const ISSUER: &str = "https://auth.petty.test";
@@ -127,40 +127,8 @@ pub fn verifier(cache: Arc<SecretCache<SecretsManagerSource>>, jwks_secret_id: &
     Verifier::new(cache, jwks_secret_id, &JwtSettings { issuer: ISSUER.into(), audience: AUDIENCE.into() })
 }
 
-/// An API Gateway HTTP API (payload v2) event.
-/// A `?query` in `path` becomes the event's query string parameters.
-pub fn v2_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
-    let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let params: serde_json::Map<String, Value> =
-        query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.petty.test",
-            "domainPrefix": "api",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "tests" },
-            "requestId": "apigw-req",
-            "routeKey": format!("{method} {path}"),
-            "stage": "$default",
-            "time": "22/Nov/2026:18:00:00 +0000",
-            "timeEpoch": 1795370400000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    });
-    event["rawQueryString"] = json!(query);
-    if !params.is_empty() {
-        event["queryStringParameters"] = Value::Object(params);
-    }
-    event
-}
+/// An API Gateway HTTP API (v2) event (`path` may carry a query string).
+pub use petty_shared::testing::api_gateway_event as v2_event;
 
 /// A response's status, its JSON body (null when empty), and the response itself.
 pub type Reply = (lambda_http::http::StatusCode, Value, Response<Body>);

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use petty_shared::auth::Principal;
+use petty_shared::audit::AuditStore;
+use petty_shared::auth::{ApiKeyStore, Principal};
 use petty_shared::http::{ApiError, Invocation, json_response};
-use petty_shared::ingest::{IngestReport, store_valid, validate_all};
+use petty_shared::ingest::{IngestReport, ReadingStore, store_valid, validate_all};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::SecretSource;
+use petty_shared::stores::{CollarStore, LatestReadings};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -55,12 +57,19 @@ fn record_metrics(inv: &Invocation, report: &IngestReport, inputs: usize, starte
 }
 
 /// `POST /v1/ingest` for an authenticated principal holding `readings:write`.
-pub async fn ingest<S: SecretSource>(
-    app: &DataApp<S>,
+pub async fn ingest<S, C, R, K, A>(
+    app: &DataApp<S, C, R, K, A>,
     principal: &Principal,
     req: &Request,
     inv: &Invocation,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Response<Body>, ApiError>
+where
+    S: SecretSource,
+    C: CollarStore,
+    R: ReadingStore + LatestReadings,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
     let started = Instant::now();
     let body = match req.body() {
         Body::Text(t) => t.as_str(),

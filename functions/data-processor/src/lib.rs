@@ -10,8 +10,8 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use petty_shared::api;
-use petty_shared::audit::{self, AuditEvent};
-use petty_shared::auth::Principal;
+use petty_shared::audit::{self, AuditEvent, AuditStore};
+use petty_shared::auth::{ApiKeyStore, Principal};
 use petty_shared::collar::{Collar, is_collar_id, not_found, owned};
 use petty_shared::dynamo::StoreError;
 use petty_shared::edge::Edge;
@@ -19,8 +19,12 @@ use petty_shared::http::query::{self, collar_id};
 use petty_shared::http::{
     ApiError, Handler, Invocation, RouteSpec, json_body, json_response, no_content, route, source_ip,
 };
+use petty_shared::ingest::ReadingStore;
 use petty_shared::reading::Reading;
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::stores::{CollarStore, LatestReadings};
+use petty_shared::tables::api_keys::ApiKeysTable;
+use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::readings::ReadingsTable;
 
@@ -54,11 +58,12 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
     route("DELETE", "/v1/collars/{collar_id}", Route::Release),
 ];
 
-/// The data processor's handler.
-pub struct DataApp<S> {
-    collars: CollarsTable,
-    pub(crate) readings: ReadingsTable,
-    edge: Edge<S>,
+/// The data processor's handler, over the collar and reading capabilities it uses (the
+/// tables in Lambda, in-memory doubles in unit tests) and the edge.
+pub struct DataApp<S, C = CollarsTable, R = ReadingsTable, K = ApiKeysTable, A = AuditTable> {
+    collars: C,
+    pub(crate) readings: R,
+    edge: Edge<S, K, A>,
 }
 
 /// A stored collar as its owner sees it.
@@ -100,6 +105,20 @@ impl<S: SecretSource> DataApp<S> {
             collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
             readings: ReadingsTable::new(dynamodb, cfg.readings_table.clone(), cfg.retention_days),
         }
+    }
+}
+
+impl<S, C, R, K, A> DataApp<S, C, R, K, A>
+where
+    S: SecretSource,
+    C: CollarStore,
+    R: ReadingStore + LatestReadings,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
+    /// The handler over any stores (unit tests pass in-memory doubles).
+    pub fn with_stores(edge: Edge<S, K, A>, collars: C, readings: R) -> Self {
+        Self { collars, readings, edge }
     }
 
     async fn owned_collar(&self, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
@@ -221,7 +240,14 @@ impl<S: SecretSource> DataApp<S> {
     }
 }
 
-impl<S: SecretSource> Handler for DataApp<S> {
+impl<S, C, R, K, A> Handler for DataApp<S, C, R, K, A>
+where
+    S: SecretSource,
+    C: CollarStore,
+    R: ReadingStore + LatestReadings,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let m = petty_shared::http::router::find(ROUTES, &req)?;
         match m.route {
@@ -235,3 +261,6 @@ impl<S: SecretSource> Handler for DataApp<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+//! The store capabilities handlers are written over, one small trait per need, implemented by
+//! the table modules (`crate::tables`) and, for unit tests, by the in-memory doubles in
+//! [`crate::testing`]. A handler names only the capabilities it uses, so its IAM grants and
+//! its test double stay as small as its needs.
+
+use std::future::Future;
+
+use petty_behaviour::Episode;
+use petty_behaviour::calibration::Calibration;
+
+use crate::dynamo::{Item, StoreError};
+use crate::reading::Reading;
+use crate::tables::collars::{Collar, CollarsTable, Pet};
+use crate::tables::feedback::{FeedbackRecord, FeedbackTable};
+use crate::tables::readings::{ReadingsTable, Samples};
+use crate::tables::timeline_events::{ShownEvent, TimelineEventsTable};
+
+pub use crate::collar::CollarLookup;
+pub use crate::ingest::ReadingStore;
+
+/// A page of items and where the next one starts (an opaque DynamoDB key, cursor-encoded at
+/// the edge).
+pub type Page<T> = (Vec<T>, Option<Item>);
+
+/// Claiming, listing, updating and releasing collars.
+pub trait CollarStore: CollarLookup {
+    /// Claims an unclaimed collar; `ConditionFailed` when it is claimed.
+    fn claim(&self, collar: &Collar) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// One page of an owner's collars.
+    fn collars_of_owner(
+        &self,
+        owner: &str,
+        limit: i32,
+        start: Option<Item>,
+    ) -> impl Future<Output = Result<Page<Collar>, StoreError>> + Send;
+    /// Replaces the pet of a collar `owner` owns; `ConditionFailed` otherwise.
+    fn update_pet(
+        &self,
+        collar_id: &str,
+        owner: &str,
+        pet: &Pet,
+        now: i64,
+    ) -> impl Future<Output = Result<Collar, StoreError>> + Send;
+    /// Releases a collar `owner` owns; `ConditionFailed` otherwise.
+    fn release(&self, collar_id: &str, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl CollarStore for CollarsTable {
+    async fn claim(&self, collar: &Collar) -> Result<(), StoreError> {
+        CollarsTable::claim(self, collar).await
+    }
+    async fn collars_of_owner(&self, owner: &str, limit: i32, start: Option<Item>) -> Result<Page<Collar>, StoreError> {
+        CollarsTable::collars_of_owner(self, owner, limit, start).await
+    }
+    async fn update_pet(&self, collar_id: &str, owner: &str, pet: &Pet, now: i64) -> Result<Collar, StoreError> {
+        CollarsTable::update_pet(self, collar_id, owner, pet, now).await
+    }
+    async fn release(&self, collar_id: &str, owner: &str) -> Result<(), StoreError> {
+        CollarsTable::release(self, collar_id, owner).await
+    }
+}
+
+/// A collar's latest reading (realtime).
+pub trait LatestReadings: Send + Sync {
+    fn latest_reading(&self, collar_id: &str) -> impl Future<Output = Result<Option<Reading>, StoreError>> + Send;
+}
+
+impl LatestReadings for ReadingsTable {
+    async fn latest_reading(&self, collar_id: &str) -> Result<Option<Reading>, StoreError> {
+        ReadingsTable::latest_reading(self, collar_id).await
+    }
+}
+
+/// A collar's readings as the behaviour model's samples, by UTC day (the timeline).
+pub trait SampleSource: Send + Sync {
+    fn samples_by_day(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Future<Output = Result<Samples, StoreError>> + Send;
+}
+
+impl SampleSource for ReadingsTable {
+    async fn samples_by_day(&self, collar_id: &str, from_ms: i64, to_ms: i64) -> Result<Samples, StoreError> {
+        ReadingsTable::samples_by_day(self, collar_id, from_ms, to_ms).await
+    }
+}
+
+/// Owners' current verdicts and the pet's calibration, read (the timeline and feedback).
+pub trait FeedbackReader: Send + Sync {
+    /// Every current verdict on events starting in `[from_ms, to_ms)`, all users.
+    fn current_feedback(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Future<Output = Result<Vec<FeedbackRecord>, StoreError>> + Send;
+    /// The pet's calibration (the default when there is none).
+    fn calibration_of(&self, collar_id: &str) -> impl Future<Output = Result<Calibration, StoreError>> + Send;
+}
+
+impl FeedbackReader for FeedbackTable {
+    async fn current_feedback(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<FeedbackRecord>, StoreError> {
+        FeedbackTable::current_feedback(self, collar_id, from_ms, to_ms).await
+    }
+    async fn calibration_of(&self, collar_id: &str) -> Result<Calibration, StoreError> {
+        FeedbackTable::calibration_of(self, collar_id).await
+    }
+}
+
+/// Recording verdicts, paging a user's, saving calibration (the feedback function).
+pub trait FeedbackStore: FeedbackReader {
+    fn record_feedback(
+        &self,
+        collar_id: &str,
+        v: FeedbackRecord,
+    ) -> impl Future<Output = Result<FeedbackRecord, StoreError>> + Send;
+    fn feedback_page(
+        &self,
+        collar_id: &str,
+        user_id: &str,
+        window: (i64, i64),
+        limit: i32,
+        start: Option<Item>,
+    ) -> impl Future<Output = Result<Page<FeedbackRecord>, StoreError>> + Send;
+    fn save_calibration(
+        &self,
+        collar_id: &str,
+        c: &Calibration,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl FeedbackStore for FeedbackTable {
+    async fn record_feedback(&self, collar_id: &str, v: FeedbackRecord) -> Result<FeedbackRecord, StoreError> {
+        FeedbackTable::record_feedback(self, collar_id, v).await
+    }
+    async fn feedback_page(
+        &self,
+        collar_id: &str,
+        user_id: &str,
+        window: (i64, i64),
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<Page<FeedbackRecord>, StoreError> {
+        FeedbackTable::feedback_page(self, collar_id, user_id, window, limit, start).await
+    }
+    async fn save_calibration(&self, collar_id: &str, c: &Calibration, now_ms: i64) -> Result<(), StoreError> {
+        FeedbackTable::save_calibration(self, collar_id, c, now_ms).await
+    }
+}
+
+/// Publishing what a day showed (the timeline).
+pub trait EventPublisher: Send + Sync {
+    fn publish_day(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        episodes: &[Episode],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl EventPublisher for TimelineEventsTable {
+    async fn publish_day(&self, collar_id: &str, day_ms: i64, episodes: &[Episode]) -> Result<(), StoreError> {
+        TimelineEventsTable::publish_day(self, collar_id, day_ms, episodes).await
+    }
+}
+
+/// Reading what a day showed (feedback accepts only those events).
+pub trait ShownEvents: Send + Sync {
+    fn shown_on_day(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+    ) -> impl Future<Output = Result<Vec<ShownEvent>, StoreError>> + Send;
+}
+
+impl ShownEvents for TimelineEventsTable {
+    async fn shown_on_day(&self, collar_id: &str, day_ms: i64) -> Result<Vec<ShownEvent>, StoreError> {
+        TimelineEventsTable::shown_on_day(self, collar_id, day_ms).await
+    }
+}

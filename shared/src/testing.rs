@@ -1,0 +1,266 @@
+//! In-memory doubles for unit tests of handlers' rules, without AWS: secrets, API keys, the
+//! audit trail, collars and readings, and an [`Edge`] with a fresh key set whose [`Tokens`]
+//! mint bearer tokens. The moto integration tests (`tests/`) cover the real adapters; no Lambda wires
+//! these.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::audit::{AuditEvent, AuditStore};
+use crate::auth::{ApiKeyRecord, ApiKeyStore, Authenticator};
+use crate::collar::CollarLookup;
+use crate::dynamo::{BatchWriteReport, Item, StoreError};
+use crate::edge::Edge;
+use crate::ingest::ReadingStore;
+use crate::jwt::{Claims, JwtSettings, Signer, TokenType, Verifier};
+use crate::reading::Reading;
+use crate::secrets::{CacheSettings, SecretCache, SecretError, SecretSource, SecretString};
+use crate::stores::{CollarStore, LatestReadings, Page};
+use crate::tables::collars::{Collar, Pet};
+
+const ISSUER: &str = "https://auth.petty.test";
+const AUDIENCE: &str = "petty-api";
+const JWKS: &str = "test/jwks";
+const CURSOR_KEY: &str = "test/cursor-key";
+
+/// Secrets in memory.
+#[derive(Default)]
+pub struct MemorySecrets(Mutex<HashMap<String, String>>);
+
+impl SecretSource for MemorySecrets {
+    async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
+        let values = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        values.get(id).map(|v| SecretString::new(v.clone())).ok_or_else(|| SecretError::NotFound(id.into()))
+    }
+}
+
+/// API keys in memory (none unless a test adds them).
+#[derive(Default)]
+pub struct MemoryApiKeys(pub Mutex<HashMap<String, ApiKeyRecord>>);
+
+impl ApiKeyStore for MemoryApiKeys {
+    async fn get(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(key_id).cloned())
+    }
+    async fn touch(&self, _key_id: &str, _now: i64, _not_after: i64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+/// Audit events kept in memory, shared by clones.
+#[derive(Clone, Default)]
+pub struct MemoryAudit(pub Arc<Mutex<Vec<AuditEvent>>>);
+
+impl AuditStore for MemoryAudit {
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
+        Ok(())
+    }
+}
+
+/// The data routes' edge over in-memory keys and audit.
+pub type MemoryEdge = Edge<MemorySecrets, MemoryApiKeys, MemoryAudit>;
+
+/// Mints bearer tokens the matching [`MemoryEdge`] accepts, and sees its audit events.
+pub struct Tokens {
+    pub audit: MemoryAudit,
+    signer: Signer,
+}
+
+/// An edge with a fresh RSA key set (2048 bits, generated here) and a cursor key, and the
+/// tokens for it.
+pub fn edge() -> (MemoryEdge, Tokens) {
+    let key = crate::keygen::generate("test-kid");
+    let secrets = MemorySecrets::default();
+    {
+        let mut values = secrets.0.lock().unwrap_or_else(|p| p.into_inner());
+        values.insert(JWKS.into(), crate::keygen::jwks_json(&[&key]));
+        values.insert(CURSOR_KEY.into(), "a cursor key for tests only".into());
+    }
+    let signer = Signer::from_json(&crate::keygen::signing_set_json("test-kid", &[&key])).expect("a key set");
+    let cache = Arc::new(SecretCache::new(secrets, CacheSettings::default()));
+    let settings = JwtSettings { issuer: ISSUER.into(), audience: AUDIENCE.into() };
+    let audit = MemoryAudit::default();
+    let auth = Authenticator::new(
+        Verifier::new(cache.clone(), JWKS, &settings),
+        Some(MemoryApiKeys::default()),
+        audit.clone(),
+    );
+    (Edge::from_parts(auth, audit.clone(), cache, CURSOR_KEY), Tokens { audit, signer })
+}
+
+impl Tokens {
+    /// An `Authorization` header value for `user_id` holding `scopes`.
+    pub fn bearer(&self, user_id: &str, scopes: &[&str]) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            token_type: TokenType::Access,
+            jti: uuid::Uuid::new_v4().to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + 600,
+            fam: Some("test-family".into()),
+        };
+        format!("Bearer {}", self.signer.sign(&claims).expect("signing"))
+    }
+}
+
+/// Collars in memory, with the table's conditions (claim only when free, update and release
+/// only by the owner).
+#[derive(Default)]
+pub struct MemoryCollars(pub Mutex<BTreeMap<String, Collar>>);
+
+impl CollarLookup for MemoryCollars {
+    async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).cloned())
+    }
+}
+
+impl CollarStore for MemoryCollars {
+    async fn claim(&self, collar: &Collar) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if all.contains_key(&collar.collar_id) {
+            return Err(StoreError::ConditionFailed);
+        }
+        all.insert(collar.collar_id.clone(), collar.clone());
+        Ok(())
+    }
+    async fn collars_of_owner(&self, owner: &str, limit: i32, start: Option<Item>) -> Result<Page<Collar>, StoreError> {
+        let after = start.and_then(|k| k.get("collar_id").and_then(|v| v.as_s().ok()).cloned());
+        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut mine: Vec<Collar> = all
+            .values()
+            .filter(|c| c.owner_id == owner && after.as_ref().is_none_or(|a| &c.collar_id > a))
+            .cloned()
+            .collect();
+        let more = mine.len() > limit as usize;
+        mine.truncate(limit as usize);
+        let next = more.then(|| {
+            let last = mine.last().map(|c| c.collar_id.clone()).unwrap_or_default();
+            HashMap::from([("collar_id".to_owned(), crate::dynamo::s(last))])
+        });
+        Ok((mine, next))
+    }
+    async fn update_pet(&self, collar_id: &str, owner: &str, pet: &Pet, now: i64) -> Result<Collar, StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match all.get_mut(collar_id) {
+            Some(c) if c.owner_id == owner => {
+                c.pet = pet.clone();
+                c.updated_at = now;
+                Ok(c.clone())
+            }
+            _ => Err(StoreError::ConditionFailed),
+        }
+    }
+    async fn release(&self, collar_id: &str, owner: &str) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match all.get(collar_id) {
+            Some(c) if c.owner_id == owner => {
+                all.remove(collar_id);
+                Ok(())
+            }
+            _ => Err(StoreError::ConditionFailed),
+        }
+    }
+}
+
+/// Readings in memory: every stored reading, and each collar's latest (moved only forward).
+#[derive(Default)]
+pub struct MemoryReadings {
+    pub stored: Mutex<BTreeMap<(String, i64), Reading>>,
+    pub latest: Mutex<HashMap<String, Reading>>,
+}
+
+impl ReadingStore for MemoryReadings {
+    async fn existing(&self, keys: &[(String, i64)]) -> Result<std::collections::HashSet<(String, i64)>, StoreError> {
+        let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(keys.iter().filter(|k| stored.contains_key(*k)).cloned().collect())
+    }
+    async fn put_all(&self, readings: &[&Reading], _deadline: Instant) -> BatchWriteReport {
+        let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        for r in readings {
+            stored.insert((r.collar_id.clone(), r.timestamp_ms), (*r).clone());
+        }
+        BatchWriteReport { written: readings.len(), ..BatchWriteReport::default() }
+    }
+    async fn offer_latest(&self, r: &Reading) -> Result<bool, StoreError> {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let newer = latest.get(&r.collar_id).is_none_or(|l| l.timestamp_ms < r.timestamp_ms);
+        if newer {
+            latest.insert(r.collar_id.clone(), r.clone());
+        }
+        Ok(newer)
+    }
+}
+
+impl LatestReadings for MemoryReadings {
+    async fn latest_reading(&self, collar_id: &str) -> Result<Option<Reading>, StoreError> {
+        Ok(self.latest.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).cloned())
+    }
+}
+
+/// An API Gateway HTTP API (v2) event, as the runtime hands it over (`path` may carry a query
+/// string).
+pub fn api_gateway_event(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
+    let headers: serde_json::Map<String, Value> = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let params: serde_json::Map<String, Value> =
+        query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.petty.test",
+            "domainPrefix": "api",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "tests" },
+            "requestId": "apigw-req",
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "22/Nov/2026:18:00:00 +0000",
+            "timeEpoch": 1795370400000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    });
+    event["rawQueryString"] = json!(query);
+    if !params.is_empty() {
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    event
+}
+
+/// Sends a JSON request through the production pipeline to `handler`; the status and the JSON
+/// body (`null` when empty).
+pub async fn call<H: crate::Handler>(
+    handler: &H,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<&str>,
+) -> (lambda_http::http::StatusCode, Value) {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = authorization {
+        headers.push(("authorization", a));
+    }
+    let event = api_gateway_event(method, path, &headers, body);
+    let req = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway request");
+    let http = crate::HttpService::new("tests").with_emf_sink(crate::logging::memory_sink().0);
+    let resp = http.handle(handler, req).await.expect("the pipeline always answers");
+    let json = match resp.body() {
+        lambda_http::Body::Text(t) if !t.is_empty() => serde_json::from_str(t).expect("a JSON body"),
+        _ => Value::Null,
+    };
+    (resp.status(), json)
+}
