@@ -264,3 +264,126 @@ pub async fn call<H: crate::Handler>(
     };
     (resp.status(), json)
 }
+
+impl crate::stores::SampleSource for MemoryReadings {
+    async fn samples_by_day(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<crate::tables::readings::Samples, StoreError> {
+        let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        let samples = stored
+            .range((collar_id.to_owned(), from_ms)..(collar_id.to_owned(), to_ms))
+            .map(|(_, r)| petty_behaviour::Sample {
+                ts_ms: r.timestamp_ms,
+                heart_rate: r.heart_rate,
+                activity: r.activity_level as u8,
+                lat: r.lat,
+                lon: r.lon,
+            })
+            .collect();
+        Ok(crate::tables::readings::Samples { samples, pages: 1, malformed: 0 })
+    }
+}
+
+/// Feedback and calibration in memory, keyed like the table (current verdict per user and
+/// event; revisions counted).
+#[derive(Default)]
+pub struct MemoryFeedback {
+    pub current: Mutex<BTreeMap<(String, i64, String, String), crate::tables::feedback::FeedbackRecord>>,
+    pub calibration: Mutex<HashMap<String, petty_behaviour::calibration::Calibration>>,
+}
+
+impl crate::stores::FeedbackReader for MemoryFeedback {
+    async fn current_feedback(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<crate::tables::feedback::FeedbackRecord>, StoreError> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(current
+            .iter()
+            .filter(|((c, start, _, _), _)| c == collar_id && (from_ms..to_ms).contains(start))
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+    async fn calibration_of(&self, collar_id: &str) -> Result<petty_behaviour::calibration::Calibration, StoreError> {
+        Ok(self.calibration.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).cloned().unwrap_or_default())
+    }
+}
+
+impl crate::stores::FeedbackStore for MemoryFeedback {
+    async fn record_feedback(
+        &self,
+        collar_id: &str,
+        mut v: crate::tables::feedback::FeedbackRecord,
+    ) -> Result<crate::tables::feedback::FeedbackRecord, StoreError> {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (collar_id.to_owned(), v.event_start, v.behavior.as_str().to_owned(), v.user_id.clone());
+        v.revisions = current.get(&key).map_or(1, |old| old.revisions + 1);
+        current.insert(key, v.clone());
+        Ok(v)
+    }
+    async fn feedback_page(
+        &self,
+        collar_id: &str,
+        user_id: &str,
+        (from_ms, to_ms): (i64, i64),
+        limit: i32,
+        _start: Option<Item>,
+    ) -> Result<Page<crate::tables::feedback::FeedbackRecord>, StoreError> {
+        let all = crate::stores::FeedbackReader::current_feedback(self, collar_id, from_ms, to_ms).await?;
+        Ok((all.into_iter().filter(|v| v.user_id == user_id).take(limit as usize).collect(), None))
+    }
+    async fn save_calibration(
+        &self,
+        collar_id: &str,
+        c: &petty_behaviour::calibration::Calibration,
+        _now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.calibration.lock().unwrap_or_else(|p| p.into_inner()).insert(collar_id.to_owned(), c.clone());
+        Ok(())
+    }
+}
+
+/// The event index in memory: what each (collar, day) showed.
+#[derive(Default)]
+pub struct MemoryEventIndex(pub Mutex<HashMap<(String, i64), Vec<crate::tables::timeline_events::ShownEvent>>>);
+
+impl crate::stores::EventPublisher for MemoryEventIndex {
+    async fn publish_day(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        episodes: &[petty_behaviour::Episode],
+    ) -> Result<(), StoreError> {
+        let shown = episodes
+            .iter()
+            .map(|e| crate::tables::timeline_events::ShownEvent {
+                start_ms: e.start_ms,
+                end_ms: e.end_ms,
+                behavior: e.behavior,
+            })
+            .collect();
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert((collar_id.to_owned(), day_ms), shown);
+        Ok(())
+    }
+}
+
+impl crate::stores::ShownEvents for MemoryEventIndex {
+    async fn shown_on_day(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+    ) -> Result<Vec<crate::tables::timeline_events::ShownEvent>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(collar_id.to_owned(), day_ms))
+            .cloned()
+            .unwrap_or_default())
+    }
+}

@@ -11,6 +11,8 @@ use petty_shared::api::{
     Event, EventFeedback, EventMetadata, EventStats, Plan, PlanMetadata, PlanPet, Timeline, TimelineMetadata, Verdict,
     Window,
 };
+use petty_shared::audit::AuditStore;
+use petty_shared::auth::ApiKeyStore;
 use petty_shared::collar::{Collar, owned};
 use petty_shared::dynamo::n;
 use petty_shared::edge::Edge;
@@ -18,6 +20,9 @@ use petty_shared::http::query::{self, TimeWindow, WindowRule, collar_id};
 use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_response, query_param, route};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::stores::{CollarLookup, EventPublisher, FeedbackReader, SampleSource};
+use petty_shared::tables::api_keys::ApiKeysTable;
+use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::feedback::{FeedbackRecord, FeedbackTable};
 use petty_shared::tables::readings::ReadingsTable;
@@ -46,12 +51,23 @@ const WINDOW: WindowRule =
     WindowRule { default_to_offset_ms: 0, default_ms: DEFAULT_WINDOW_MS, max_days: MAX_WINDOW_DAYS };
 
 /// The timeline function's handler.
-pub struct TimelineApp<S> {
-    collars: CollarsTable,
-    readings: ReadingsTable,
-    feedback: FeedbackTable,
-    shown: TimelineEventsTable,
-    edge: Edge<S>,
+///
+/// Over the capabilities it uses: collar lookups, samples by day, feedback read, the event
+/// index written (the tables in Lambda, in-memory doubles in unit tests).
+pub struct TimelineApp<
+    S,
+    C = CollarsTable,
+    R = ReadingsTable,
+    F = FeedbackTable,
+    P = TimelineEventsTable,
+    K = ApiKeysTable,
+    A = AuditTable,
+> {
+    collars: C,
+    readings: R,
+    feedback: F,
+    shown: P,
+    edge: Edge<S, K, A>,
     thresholds: Thresholds,
 }
 
@@ -145,6 +161,22 @@ impl<S: SecretSource> TimelineApp<S> {
             shown: TimelineEventsTable::new(dynamodb, cfg.timeline_events_table.clone()),
             thresholds: Thresholds::default(),
         }
+    }
+}
+
+impl<S, C, R, F, P, K, A> TimelineApp<S, C, R, F, P, K, A>
+where
+    S: SecretSource,
+    C: CollarLookup,
+    R: SampleSource,
+    F: FeedbackReader,
+    P: EventPublisher,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
+    /// The handler over any stores (unit tests pass in-memory doubles).
+    pub fn with_stores(edge: Edge<S, K, A>, collars: C, readings: R, feedback: F, shown: P) -> Self {
+        Self { collars, readings, feedback, shown, edge, thresholds: Thresholds::default() }
     }
 
     /// Reads and segments every day overlapping `[from_ms, to_ms)` that the owner may see,
@@ -297,7 +329,16 @@ impl<S: SecretSource> TimelineApp<S> {
     }
 }
 
-impl<S: SecretSource> Handler for TimelineApp<S> {
+impl<S, C, R, F, P, K, A> Handler for TimelineApp<S, C, R, F, P, K, A>
+where
+    S: SecretSource,
+    C: CollarLookup,
+    R: SampleSource,
+    F: FeedbackReader,
+    P: EventPublisher,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         match petty_shared::http::router::find(ROUTES, &req)?.route {
             Route::Timeline => Box::pin(self.timeline(&req, inv)).await,
@@ -305,3 +346,7 @@ impl<S: SecretSource> Handler for TimelineApp<S> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

@@ -1,0 +1,168 @@
+//! The timeline's rules over in-memory stores (no AWS): the stored day is exactly the pure
+//! computation's episodes, pages add up to it, the event index is published for feedback, the
+//! caller's verdicts are attached, and nothing before the claim or of another owner shows.
+
+use std::collections::BTreeSet;
+
+use lambda_http::http::StatusCode;
+use petty_behaviour::segment::{DAY_MS, build_days, day_floor, event_id, normalize};
+use petty_behaviour::simulator::{profiles, simulate_day};
+use petty_shared::api::format_ms;
+use petty_shared::reading::{Activity, Reading};
+use petty_shared::tables::collars::{CLOCK_SKEW_S, Collar};
+use petty_shared::tables::feedback::FeedbackRecord;
+use petty_shared::testing::{
+    MemoryApiKeys, MemoryAudit, MemoryCollars, MemoryEventIndex, MemoryFeedback, MemoryReadings, MemorySecrets, Tokens,
+    call, edge,
+};
+use serde_json::Value;
+
+use super::*;
+
+type App = TimelineApp<
+    MemorySecrets,
+    MemoryCollars,
+    MemoryReadings,
+    MemoryFeedback,
+    MemoryEventIndex,
+    MemoryApiKeys,
+    MemoryAudit,
+>;
+
+const COLLAR: &str = "TL-100001";
+
+/// The app with one collar of `ada`'s, claimed at `claimed_ms`, holding yesterday's
+/// simulated day; returns yesterday's midnight and the day's distinct samples.
+fn app(claimed_ms: i64) -> (App, Tokens, i64, Vec<petty_behaviour::Sample>) {
+    let (edge, tokens) = edge();
+    let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
+    let profile = &profiles()[0];
+    let collars = MemoryCollars::default();
+    let pet = serde_json::from_value(
+        serde_json::json!({"name": "Biscuit", "species": "dog", "weight_kg": profile.weight_kg}),
+    )
+    .unwrap();
+    let claimed_s = claimed_ms / 1000 + CLOCK_SKEW_S;
+    let collar =
+        Collar { collar_id: COLLAR.into(), owner_id: "ada".into(), pet, created_at: claimed_s, updated_at: claimed_s };
+    collars.0.lock().unwrap().insert(COLLAR.into(), collar);
+    let readings = MemoryReadings::default();
+    let mut day = simulate_day(profile, 7, yesterday).delivered;
+    normalize(&mut day);
+    for s in &day {
+        let activity = [Activity::Rest, Activity::Walk, Activity::Play][usize::from(s.activity)];
+        let r = Reading {
+            collar_id: COLLAR.into(),
+            timestamp_ms: s.ts_ms,
+            heart_rate: s.heart_rate,
+            activity_level: activity,
+            lon: s.lon,
+            lat: s.lat,
+            temperature_c: None,
+            battery_pct: None,
+            accuracy_m: None,
+        };
+        readings.stored.lock().unwrap().insert((COLLAR.into(), s.ts_ms), r);
+    }
+    let app = TimelineApp::with_stores(edge, collars, readings, MemoryFeedback::default(), MemoryEventIndex::default());
+    (app, tokens, yesterday, day)
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["timeline"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap().to_owned()).collect()
+}
+
+fn window(from: i64, to: i64) -> String {
+    format!("collar_id={COLLAR}&from={}&to={}", format_ms(from), format_ms(to))
+}
+
+#[tokio::test]
+async fn the_stored_day_is_the_pure_computations_episodes_and_is_published_for_feedback() {
+    let (app, t, yesterday, day) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let expected = build_days(&day, yesterday, yesterday + DAY_MS, 85.0, &Thresholds::default());
+    let expected_ids: Vec<String> =
+        expected[0].0.episodes.iter().map(|e| event_id(COLLAR, e.behavior, e.start_ms)).collect();
+    let path = format!("/v1/pet-timeline?{}&limit=500", window(yesterday, yesterday + DAY_MS));
+    let (status, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body), expected_ids);
+    assert_eq!(body["metadata"]["data_points"], day.len());
+    let shown = app.shown.0.lock().unwrap().get(&(COLLAR.to_owned(), yesterday)).cloned().unwrap();
+    let shown_ids: Vec<String> = shown.iter().map(|e| event_id(COLLAR, e.behavior, e.start_ms)).collect();
+    assert_eq!(shown_ids, expected_ids, "the event index holds what the owner was shown");
+}
+
+#[tokio::test]
+async fn pages_add_up_to_the_whole_day_without_repeats() {
+    let (app, t, yesterday, _) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let base = format!("/v1/pet-timeline?{}", window(yesterday, yesterday + DAY_MS));
+    let (_, full) = call(&app, "GET", &format!("{base}&limit=500"), Some(&ada), None).await;
+    let (mut paged, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            None => format!("{base}&limit=8"),
+            Some(c) => format!("{base}&limit=8&cursor={c}"),
+        };
+        let (status, page) = call(&app, "GET", &path, Some(&ada), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        paged.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids(&full));
+    assert_eq!(paged.iter().collect::<BTreeSet<_>>().len(), paged.len());
+}
+
+#[tokio::test]
+async fn readings_before_the_claim_and_another_owners_collar_stay_unseen() {
+    let noon = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS / 2;
+    let (app, t, yesterday, day) = app(noon);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let path = format!("/v1/pet-timeline?{}&limit=500", window(yesterday, yesterday + DAY_MS));
+    let (_, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    let visible_from = noon;
+    assert_eq!(body["metadata"]["data_points"], day.iter().filter(|s| s.ts_ms >= visible_from).count());
+    for e in body["timeline"].as_array().unwrap() {
+        let end = chrono::DateTime::parse_from_rfc3339(e["end"].as_str().unwrap()).unwrap().timestamp_millis();
+        assert!(end > visible_from, "an episode before the claim: {e}");
+    }
+    let bob = t.bearer("bob", &["timeline:read"]);
+    let (status, theirs) = call(&app, "GET", &path, Some(&bob), None).await;
+    let (_, unknown) = call(&app, "GET", &path.replace(COLLAR, "ZZ-999999"), Some(&bob), None).await;
+    assert_eq!((status, &theirs["error"]), (StatusCode::NOT_FOUND, &unknown["error"]));
+}
+
+#[tokio::test]
+async fn the_callers_own_verdict_is_attached_to_its_event_and_nobody_elses() {
+    let (app, t, yesterday, _) = app(0);
+    let path = format!("/v1/pet-timeline?{}&limit=500", window(yesterday, yesterday + DAY_MS));
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let (_, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    let first = &body["timeline"][0];
+    let start = chrono::DateTime::parse_from_rfc3339(first["start"].as_str().unwrap()).unwrap().timestamp_millis();
+    let behavior = petty_behaviour::Behavior::parse(first["behavior"].as_str().unwrap()).unwrap();
+    for (user, correct) in [("ada", false), ("carol", true)] {
+        let v = FeedbackRecord {
+            feedback_id: format!("f-{user}"),
+            event_id: first["event_id"].as_str().unwrap().into(),
+            event_start: start,
+            event_end: start + 60_000,
+            behavior,
+            user_id: user.into(),
+            correct,
+            corrected: (!correct).then_some(petty_behaviour::Behavior::Play),
+            comment: None,
+            client_timestamp_ms: None,
+            submitted_at: start,
+            revisions: 1,
+        };
+        app.feedback.current.lock().unwrap().insert((COLLAR.into(), start, behavior.to_string(), user.into()), v);
+    }
+    let (_, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    assert_eq!(body["timeline"][0]["feedback"]["user_feedback"], "incorrect", "ada's, not carol's");
+    assert!(body["timeline"][1]["feedback"].is_null());
+}
