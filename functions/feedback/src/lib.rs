@@ -13,6 +13,8 @@ use petty_behaviour::calibration::{Calibration, Judgement};
 use petty_behaviour::segment::{DAY_MS, day_floor};
 use petty_shared::api;
 use petty_shared::api::format_ms;
+use petty_shared::audit::AuditStore;
+use petty_shared::auth::ApiKeyStore;
 use petty_shared::auth::Principal;
 use petty_shared::collar::{Collar, owned};
 use petty_shared::edge::Edge;
@@ -20,6 +22,9 @@ use petty_shared::http::query::{self, WindowRule, collar_id};
 use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_body, json_response, query_param, route};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::stores::{CollarLookup, FeedbackStore, ShownEvents};
+use petty_shared::tables::api_keys::ApiKeysTable;
+use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::feedback::{FeedbackRecord, FeedbackTable};
 use petty_shared::tables::timeline_events::TimelineEventsTable;
@@ -51,12 +56,21 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
     route("GET", "/v1/feedback/summary", Route::Summary),
 ];
 
-/// The feedback function's handler.
-pub struct FeedbackApp<S> {
-    collars: CollarsTable,
-    feedback: FeedbackTable,
-    shown: TimelineEventsTable,
-    edge: Edge<S>,
+/// The feedback function's handler, over the capabilities it uses: collar lookups, feedback
+/// read and written, the event index read (the tables in Lambda, in-memory doubles in unit
+/// tests).
+pub struct FeedbackApp<
+    S,
+    C = CollarsTable,
+    F = FeedbackTable,
+    E = TimelineEventsTable,
+    K = ApiKeysTable,
+    A = AuditTable,
+> {
+    collars: C,
+    feedback: F,
+    shown: E,
+    edge: Edge<S, K, A>,
 }
 
 fn now_ms() -> i64 {
@@ -101,6 +115,21 @@ impl<S: SecretSource> FeedbackApp<S> {
             feedback: FeedbackTable::new(dynamodb.clone(), cfg.feedback_table.clone()),
             shown: TimelineEventsTable::new(dynamodb, cfg.timeline_events_table.clone()),
         }
+    }
+}
+
+impl<S, C, F, E, K, A> FeedbackApp<S, C, F, E, K, A>
+where
+    S: SecretSource,
+    C: CollarLookup,
+    F: FeedbackStore,
+    E: ShownEvents,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
+    /// The handler over any stores (unit tests pass in-memory doubles).
+    pub fn with_stores(edge: Edge<S, K, A>, collars: C, feedback: F, shown: E) -> Self {
+        Self { collars, feedback, shown, edge }
     }
 
     async fn collar_of(&self, req: &Request, principal: &Principal) -> Result<Collar, ApiError> {
@@ -215,7 +244,15 @@ impl<S: SecretSource> FeedbackApp<S> {
     }
 }
 
-impl<S: SecretSource> Handler for FeedbackApp<S> {
+impl<S, C, F, E, K, A> Handler for FeedbackApp<S, C, F, E, K, A>
+where
+    S: SecretSource,
+    C: CollarLookup,
+    F: FeedbackStore,
+    E: ShownEvents,
+    K: ApiKeyStore,
+    A: AuditStore + Clone,
+{
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         match petty_shared::http::router::find(ROUTES, &req)?.route {
             Route::Submit => Box::pin(self.submit(&req, inv)).await,
@@ -224,3 +261,6 @@ impl<S: SecretSource> Handler for FeedbackApp<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

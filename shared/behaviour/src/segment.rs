@@ -48,7 +48,7 @@ pub use petty_api::timeline::BaselineSource;
 
 /// What one episode measured (the API answers it as `petty_api::timeline::EventStats`; the
 /// benchmark dumps this one).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct EpisodeStats {
     /// Readings inside the episode.
     pub samples: u32,
