@@ -8,8 +8,12 @@ use std::future::Future;
 use petty_behaviour::Episode;
 use petty_behaviour::calibration::Calibration;
 
+use crate::audit::AuditEvent;
+use crate::auth::ApiKeyRecord;
 use crate::dynamo::{Item, StoreError};
 use crate::reading::Reading;
+use crate::tables::api_keys::ApiKeysTable;
+use crate::tables::audit::AuditTable;
 use crate::tables::collars::{Collar, CollarsTable, Pet};
 use crate::tables::feedback::{FeedbackRecord, FeedbackTable};
 use crate::tables::readings::{ReadingsTable, Samples};
@@ -184,5 +188,36 @@ pub trait ShownEvents: Send + Sync {
 impl ShownEvents for TimelineEventsTable {
     async fn shown_on_day(&self, collar_id: &str, day_ms: i64) -> Result<Vec<ShownEvent>, StoreError> {
         TimelineEventsTable::shown_on_day(self, collar_id, day_ms).await
+    }
+}
+
+/// Creating, listing and revoking a user's API keys (the auth function).
+pub trait ApiKeyAdmin: Send + Sync {
+    fn put_key(&self, key: &ApiKeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn keys_of_user(&self, user_id: &str) -> impl Future<Output = Result<Vec<ApiKeyRecord>, StoreError>> + Send;
+    /// `ConditionFailed` when the key is not the user's or does not exist.
+    fn revoke_key(&self, user_id: &str, key_id: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl ApiKeyAdmin for ApiKeysTable {
+    async fn put_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        ApiKeysTable::put_key(self, key).await
+    }
+    async fn keys_of_user(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        ApiKeysTable::keys_of_user(self, user_id).await
+    }
+    async fn revoke_key(&self, user_id: &str, key_id: &str, now: i64) -> Result<(), StoreError> {
+        ApiKeysTable::revoke_key(self, user_id, key_id, now).await
+    }
+}
+
+/// A user's recent security events, newest first.
+pub trait AuditReader: Send + Sync {
+    fn recent(&self, user_id: &str, limit: i32) -> impl Future<Output = Result<Vec<AuditEvent>, StoreError>> + Send;
+}
+
+impl AuditReader for AuditTable {
+    async fn recent(&self, user_id: &str, limit: i32) -> Result<Vec<AuditEvent>, StoreError> {
+        AuditTable::recent(self, user_id, limit).await
     }
 }

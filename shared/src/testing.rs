@@ -30,6 +30,13 @@ const CURSOR_KEY: &str = "test/cursor-key";
 #[derive(Default)]
 pub struct MemorySecrets(Mutex<HashMap<String, String>>);
 
+impl MemorySecrets {
+    /// Secrets from `(id, value)` pairs.
+    pub fn with(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(Mutex::new(pairs.into_iter().collect()))
+    }
+}
+
 impl SecretSource for MemorySecrets {
     async fn fetch(&self, id: &str) -> Result<SecretString, SecretError> {
         let values = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -37,16 +44,47 @@ impl SecretSource for MemorySecrets {
     }
 }
 
-/// API keys in memory (none unless a test adds them).
-#[derive(Default)]
-pub struct MemoryApiKeys(pub Mutex<HashMap<String, ApiKeyRecord>>);
+/// API keys in memory, shared by clones (none unless a test adds them).
+#[derive(Clone, Default)]
+pub struct MemoryApiKeys(pub Arc<Mutex<HashMap<String, ApiKeyRecord>>>);
 
 impl ApiKeyStore for MemoryApiKeys {
     async fn get(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(key_id).cloned())
     }
-    async fn touch(&self, _key_id: &str, _now: i64, _not_after: i64) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn touch(&self, key_id: &str, now: i64, _not_after: i64) -> Result<bool, StoreError> {
+        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(key) = keys.get_mut(key_id) else { return Ok(false) };
+        let first = key.last_used_at.is_none();
+        key.last_used_at = Some(now);
+        Ok(first)
+    }
+}
+
+impl crate::stores::ApiKeyAdmin for MemoryApiKeys {
+    async fn put_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.contains_key(&key.key_id) {
+            return Err(StoreError::ConditionFailed);
+        }
+        keys.insert(key.key_id.clone(), key.clone());
+        Ok(())
+    }
+    async fn keys_of_user(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut mine: Vec<ApiKeyRecord> = keys.values().filter(|k| k.user_id == user_id).cloned().collect();
+        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key_id.cmp(&b.key_id)));
+        Ok(mine)
+    }
+    async fn revoke_key(&self, user_id: &str, key_id: &str, _now: i64) -> Result<(), StoreError> {
+        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match keys.get_mut(key_id) {
+            Some(k) if k.user_id == user_id => {
+                k.revoked = true;
+                Ok(())
+            }
+            _ => Err(StoreError::ConditionFailed),
+        }
     }
 }
 
@@ -58,6 +96,14 @@ impl AuditStore for MemoryAudit {
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
         Ok(())
+    }
+}
+
+impl crate::stores::AuditReader for MemoryAudit {
+    async fn recent(&self, user_id: &str, limit: i32) -> Result<Vec<AuditEvent>, StoreError> {
+        let events = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = events.iter().rev().filter(|e| e.user_id.as_deref() == Some(user_id));
+        Ok(mine.take(limit as usize).cloned().collect())
     }
 }
 

@@ -16,21 +16,23 @@ use std::sync::Arc;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use petty_shared::api;
+use petty_shared::audit::AuditStore;
 use petty_shared::audit::{self, AuditEvent};
-use petty_shared::auth::{API_KEY_SCOPES, ApiKeyRecord, Authenticator, Principal, USER_SCOPES};
+use petty_shared::auth::{API_KEY_SCOPES, ApiKeyRecord, ApiKeyStore, Authenticator, Principal, USER_SCOPES};
 use petty_shared::dynamo::StoreError;
 use petty_shared::http::{
     ApiError, Handler, Invocation, RouteSpec, json_body, json_response, no_content, route, source_ip,
 };
 use petty_shared::jwt::{TokenType, Verifier};
 use petty_shared::secrets::{SecretCache, SecretSource};
+use petty_shared::stores::{ApiKeyAdmin, AuditReader};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use serde_json::json;
 
 pub use config::AuthConfig;
 use credentials::{PASSWORD_MAX_CHARS, PasswordHasher, check_password_policy, normalize_email};
-use store::{AuthStore, Rotation, User};
+use store::{AccountStore, AuthStore, Rotation, User};
 use tokens::TokenIssuer;
 
 /// The service name in logs and metrics.
@@ -67,14 +69,15 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
     route("GET", "/.well-known/jwks.json", Route::Jwks),
 ];
 
-/// The auth handler.
-pub struct AuthApp<S> {
-    store: AuthStore,
-    api_keys: ApiKeysTable,
-    audit: AuditTable,
+/// The auth handler, over its account storage, API keys and audit trail (the tables in
+/// Lambda, in-memory doubles in unit tests).
+pub struct AuthApp<S, St = AuthStore, K = ApiKeysTable, A = AuditTable> {
+    store: St,
+    api_keys: K,
+    audit: A,
     hasher: PasswordHasher,
     tokens: TokenIssuer<S>,
-    auth: Authenticator<S, ApiKeysTable, AuditTable>,
+    auth: Authenticator<S, K, A>,
     secrets: Arc<SecretCache<S>>,
     public_keys_secret_id: String,
     lockout_threshold: u32,
@@ -133,6 +136,19 @@ impl<S: SecretSource> AuthApp<S> {
         let store = AuthStore::new(dynamodb.clone(), cfg);
         let audit = AuditTable::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
         let api_keys = ApiKeysTable::new(dynamodb, cfg.api_keys_table.clone());
+        Self::with_stores(cfg, secrets, store, api_keys, audit)
+    }
+}
+
+impl<S, St, K, A> AuthApp<S, St, K, A>
+where
+    S: SecretSource,
+    St: AccountStore,
+    K: ApiKeyStore + ApiKeyAdmin + Clone,
+    A: AuditStore + AuditReader + Clone,
+{
+    /// The handler over any stores (unit tests pass in-memory doubles).
+    pub fn with_stores(cfg: &AuthConfig, secrets: Arc<SecretCache<S>>, store: St, api_keys: K, audit: A) -> Self {
         let settings = cfg.common.jwt_settings();
         let verifier = Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings);
         Self {
@@ -395,7 +411,13 @@ impl<S: SecretSource> AuthApp<S> {
     }
 }
 
-impl<S: SecretSource> Handler for AuthApp<S> {
+impl<S, St, K, A> Handler for AuthApp<S, St, K, A>
+where
+    S: SecretSource,
+    St: AccountStore,
+    K: ApiKeyStore + ApiKeyAdmin + Clone,
+    A: AuditStore + AuditReader + Clone,
+{
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let m = petty_shared::http::router::find(ROUTES, &req)?;
         match m.route {
@@ -412,3 +434,6 @@ impl<S: SecretSource> Handler for AuthApp<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

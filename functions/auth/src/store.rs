@@ -8,6 +8,7 @@
 //! API keys and the audit trail live in `petty_shared::tables` (other functions read them).
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -337,6 +338,95 @@ impl AuthStore {
     pub async fn clear_lockout(&self, email: &str) -> Result<(), StoreError> {
         self.client.delete_item().table_name(&self.lockouts).key("email", s(email)).send().await.map_err(sdk)?;
         Ok(())
+    }
+}
+
+/// The auth function's account storage: users, refresh families, lockouts (the DynamoDB
+/// adapter is [`AuthStore`]; unit tests use an in-memory double).
+pub trait AccountStore: Send + Sync {
+    /// Creates the account; `ConditionFailed` when the email is taken.
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The account with this (normalized) email.
+    fn user_by_email(&self, email: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// The account with this id.
+    fn user_by_id(&self, user_id: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    /// Starts a refresh family whose current token is `jti`.
+    fn create_family(
+        &self,
+        family: &str,
+        user_id: &str,
+        jti: &str,
+        scopes: &[String],
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Consumes `presented` and makes `next` current, atomically; a token presented twice
+    /// revokes the family (the stolen-token case).
+    fn rotate(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+    /// Revokes a family: its refresh tokens die, and so do its access tokens on auth routes.
+    fn revoke_family(&self, family: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// True when the family exists, is not revoked and has not expired.
+    fn family_active(&self, family: &str, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// The failed-login counter for an email.
+    fn lockout(&self, email: &str) -> impl Future<Output = Result<Option<Lockout>, StoreError>> + Send;
+    /// Counts a failure (a new window when the old one is over); returns the new state.
+    fn record_failure(
+        &self,
+        email: &str,
+        now: i64,
+        window_s: i64,
+    ) -> impl Future<Output = Result<Lockout, StoreError>> + Send;
+    /// Locks the account until `until`.
+    fn lock(&self, email: &str, until: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets failures after a successful login.
+    fn clear_lockout(&self, email: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl AccountStore for AuthStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        AuthStore::create_user(self, user).await
+    }
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        AuthStore::user_by_email(self, email).await
+    }
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        AuthStore::user_by_id(self, user_id).await
+    }
+    async fn create_family(
+        &self,
+        family: &str,
+        user_id: &str,
+        jti: &str,
+        scopes: &[String],
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        AuthStore::create_family(self, family, user_id, jti, scopes, expires_at).await
+    }
+    async fn rotate(&self, family: &str, presented: &str, next: &str, now: i64) -> Result<Rotation, StoreError> {
+        AuthStore::rotate(self, family, presented, next, now).await
+    }
+    async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        AuthStore::revoke_family(self, family).await
+    }
+    async fn family_active(&self, family: &str, now: i64) -> Result<bool, StoreError> {
+        AuthStore::family_active(self, family, now).await
+    }
+    async fn lockout(&self, email: &str) -> Result<Option<Lockout>, StoreError> {
+        AuthStore::lockout(self, email).await
+    }
+    async fn record_failure(&self, email: &str, now: i64, window_s: i64) -> Result<Lockout, StoreError> {
+        AuthStore::record_failure(self, email, now, window_s).await
+    }
+    async fn lock(&self, email: &str, until: i64) -> Result<(), StoreError> {
+        AuthStore::lock(self, email, until).await
+    }
+    async fn clear_lockout(&self, email: &str) -> Result<(), StoreError> {
+        AuthStore::clear_lockout(self, email).await
     }
 }
 
