@@ -40,7 +40,8 @@ pub enum ApiKeyFormatError {
     Checksum,
 }
 
-fn random_from(alphabet: &[u8], len: usize) -> String {
+/// `len` characters drawn uniformly from `alphabet` with the system RNG.
+pub(crate) fn random_from(alphabet: &[u8], len: usize) -> String {
     // Rejection sampling keeps the distribution uniform.
     let limit = 256 / alphabet.len() * alphabet.len();
     let mut out = String::with_capacity(len);

@@ -10,13 +10,19 @@ pub(super) struct Source {
     pub(super) code: String,
 }
 
+/// Unit-test modules kept in their own file (`#[cfg(test)] mod tests;` → `tests.rs`, or
+/// `#[path = "x_tests.rs"]`): like `#[cfg(test)]` items, not part of what a function runs.
+fn is_test_file(path: &std::path::Path) -> bool {
+    path.file_stem().and_then(|s| s.to_str()).is_some_and(|s| s == "tests" || s.ends_with("_tests"))
+}
+
 pub(super) fn sources_under(dir: &str) -> Vec<Source> {
     pub(super) fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs") && !is_test_file(&path) {
                 out.push(path);
             }
         }
