@@ -140,6 +140,11 @@ impl<S: SecretSource, K: ApiKeyStore, A: AuditStore> Authenticator<S, K, A> {
         Ok(principal)
     }
 
+    /// The verifier, taken back (to wire another authenticator over the same keys).
+    pub fn into_verifier(self) -> Verifier<S> {
+        self.verifier
+    }
+
     /// The token verifier (for refresh tokens and the like).
     pub fn verifier(&self) -> &Verifier<S> {
         &self.verifier

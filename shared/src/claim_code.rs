@@ -74,7 +74,8 @@ impl ClaimCode {
         if chars.len() != CODE_LEN {
             return Err(MalformedCode::Length);
         }
-        let values: Vec<u32> = chars.iter().map(|c| value(*c)).collect::<Option<_>>().ok_or(MalformedCode::Character)?;
+        let values: Vec<u32> =
+            chars.iter().map(|c| value(*c)).collect::<Option<_>>().ok_or(MalformedCode::Character)?;
         let (body, check) = values.split_at(RANDOM_LEN);
         if ALPHABET[check[0] as usize] != check_char(body) {
             return Err(MalformedCode::Check);

@@ -101,6 +101,16 @@ impl IngestReport {
     }
 }
 
+/// The rejection of a reading timed before the current owner's claim (a previous owner's):
+/// the same reason on both paths.
+pub fn before_claim_rejection(index: usize) -> Rejected {
+    Rejected {
+        index,
+        reason: "before_claim",
+        message: "the reading is from before this collar was claimed by its current owner".into(),
+    }
+}
+
 /// Validates `inputs`; valid readings keep their input index.
 pub fn validate_all(inputs: &[&str], now_ms: i64) -> (Vec<(usize, Reading)>, Vec<Rejected>) {
     let mut valid = Vec::with_capacity(inputs.len());

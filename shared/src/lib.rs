@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod claim_code;
 pub mod collar;
 pub mod config;
 pub mod cursor;

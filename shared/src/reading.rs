@@ -2,7 +2,8 @@
 //!
 //! `{"collar_id":"AB-123456","timestamp":"2025-08-18T14:30:00Z","heart_rate":85,
 //! "activity_level":1,"location":{"type":"Point","coordinates":[-74.0060,40.7128]}}`, with
-//! optional `temperature_c`, `battery_pct` and `accuracy_m`. Unknown fields are rejected.
+//! optional `temperature_c`, `battery_pct`, `accuracy_m` and `firmware`. Unknown fields are
+//! rejected.
 //! Integers may be written as whole-number floats (`85.0`), as JSON Schema's `integer` allows.
 //! Coordinates are kept to 7 decimals (about 1 cm) and sensor values to 2: DynamoDB numbers
 //! cannot be smaller than 1e-130, so an unrounded `1e-200` would pass every range and then fail
@@ -23,6 +24,8 @@ pub const TEMPERATURE_C: std::ops::RangeInclusive<f64> = -20.0..=50.0;
 pub const ACCURACY_M: std::ops::RangeInclusive<f64> = 0.0..=10_000.0;
 /// Decimals kept of a coordinate (1e-7 degrees is about 1 cm).
 pub const COORDINATE_DECIMALS: i32 = 7;
+/// Longest firmware version string.
+pub const FIRMWARE_MAX: usize = 32;
 /// Decimals kept of temperature, battery and accuracy (finer than any collar sensor).
 pub const SENSOR_DECIMALS: i32 = 2;
 
@@ -54,6 +57,8 @@ pub struct Reading {
     pub temperature_c: Option<f64>,
     pub battery_pct: Option<f64>,
     pub accuracy_m: Option<f64>,
+    /// The collar's firmware version, when it says (shown as fleet status).
+    pub firmware: Option<String>,
 }
 
 /// Why a reading was rejected: a low-cardinality code (a metric dimension) and a message
@@ -95,6 +100,8 @@ struct RawReading<'a> {
     battery_pct: Option<f64>,
     #[serde(default)]
     accuracy_m: Option<f64>,
+    #[serde(default, borrow)]
+    firmware: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// Parses RFC 3339; a timestamp without a zone is UTC.
@@ -159,6 +166,12 @@ fn validate(raw: RawReading, now_ms: i64) -> Result<Reading, Rejection> {
     check_optional(raw.temperature_c, &TEMPERATURE_C, "temperature_c", "temperature_c must be from -20 to 50 °C")?;
     check_optional(raw.battery_pct, &(0.0..=100.0), "battery_pct", "battery_pct must be from 0 to 100")?;
     check_optional(raw.accuracy_m, &ACCURACY_M, "accuracy_m", "accuracy_m must be from 0 to 10000 m")?;
+    if let Some(f) = &raw.firmware {
+        let printable = f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'));
+        if f.is_empty() || f.len() > FIRMWARE_MAX || !printable {
+            return Err(Rejection::new("firmware", "firmware must be 1-32 of A-Z a-z 0-9 . - _ +"));
+        }
+    }
     Ok(Reading {
         collar_id: raw.collar_id.into_owned(),
         timestamp_ms,
@@ -169,6 +182,7 @@ fn validate(raw: RawReading, now_ms: i64) -> Result<Reading, Rejection> {
         temperature_c: raw.temperature_c.map(|v| round_to(v, SENSOR_DECIMALS)),
         battery_pct: raw.battery_pct.map(|v| round_to(v, SENSOR_DECIMALS)),
         accuracy_m: raw.accuracy_m.map(|v| round_to(v, SENSOR_DECIMALS)),
+        firmware: raw.firmware.map(|f| f.into_owned()),
     })
 }
 
@@ -217,6 +231,19 @@ mod tests {
 
     fn reason(json: &str) -> &'static str {
         parse_reading(json, NOW).unwrap_err().reason
+    }
+
+    #[test]
+    fn firmware_is_optional_short_and_plain() {
+        assert_eq!(
+            parse_reading(&with("firmware", json!("2.4.1-b7")), NOW).unwrap().firmware.as_deref(),
+            Some("2.4.1-b7")
+        );
+        assert_eq!(parse_reading(&base().to_string(), NOW).unwrap().firmware, None);
+        assert!(parse_reading(&with("firmware", json!("x".repeat(FIRMWARE_MAX))), NOW).is_ok());
+        for bad in [json!(""), json!("x".repeat(FIRMWARE_MAX + 1)), json!("1.0 beta"), json!("1.0\u{202e}")] {
+            assert_eq!(reason(&with("firmware", bad.clone())), "firmware", "{bad}");
+        }
     }
 
     #[test]
@@ -384,6 +411,7 @@ mod properties {
         "temperature_c",
         "battery_pct",
         "accuracy_m",
+        "firmware",
     ];
 
     fn check(result: Result<Reading, Rejection>) -> Result<(), TestCaseError> {

@@ -14,7 +14,8 @@ use crate::dynamo::{Item, StoreError};
 use crate::reading::Reading;
 use crate::tables::api_keys::ApiKeysTable;
 use crate::tables::audit::AuditTable;
-use crate::tables::collars::{Collar, CollarsTable, Pet};
+use crate::tables::claim_attempts::ClaimAttemptsTable;
+use crate::tables::collars::{ClaimRequest, Collar, CollarsTable, Pet, Registration};
 use crate::tables::feedback::{FeedbackRecord, FeedbackTable};
 use crate::tables::readings::{ReadingsTable, Samples};
 use crate::tables::timeline_events::{ShownEvent, TimelineEventsTable};
@@ -28,8 +29,13 @@ pub type Page<T> = (Vec<T>, Option<Item>);
 
 /// Claiming, listing, updating and releasing collars.
 pub trait CollarStore: CollarLookup {
-    /// Claims an unclaimed collar; `ConditionFailed` when it is claimed.
-    fn claim(&self, collar: &Collar) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The collar's registration, owned or not.
+    fn registration(&self, collar_id: &str) -> impl Future<Output = Result<Option<Registration>, StoreError>> + Send;
+    /// Claims a registered, unowned collar whose code hash matches; `ConditionFailed` for
+    /// every other case alike.
+    fn claim(&self, c: &ClaimRequest<'_>) -> impl Future<Output = Result<Collar, StoreError>> + Send;
+    /// How many collars `owner` holds.
+    fn count_of_owner(&self, owner: &str) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// One page of an owner's collars.
     fn collars_of_owner(
         &self,
@@ -45,13 +51,19 @@ pub trait CollarStore: CollarLookup {
         pet: &Pet,
         now: i64,
     ) -> impl Future<Output = Result<Collar, StoreError>> + Send;
-    /// Releases a collar `owner` owns; `ConditionFailed` otherwise.
-    fn release(&self, collar_id: &str, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Releases a collar `owner` owns, keeping its registration; `ConditionFailed` otherwise.
+    fn release(&self, collar_id: &str, owner: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl CollarStore for CollarsTable {
-    async fn claim(&self, collar: &Collar) -> Result<(), StoreError> {
-        CollarsTable::claim(self, collar).await
+    async fn registration(&self, collar_id: &str) -> Result<Option<Registration>, StoreError> {
+        CollarsTable::registration(self, collar_id).await
+    }
+    async fn claim(&self, c: &ClaimRequest<'_>) -> Result<Collar, StoreError> {
+        CollarsTable::claim(self, c).await
+    }
+    async fn count_of_owner(&self, owner: &str) -> Result<usize, StoreError> {
+        CollarsTable::count_of_owner(self, owner).await
     }
     async fn collars_of_owner(&self, owner: &str, limit: i32, start: Option<Item>) -> Result<Page<Collar>, StoreError> {
         CollarsTable::collars_of_owner(self, owner, limit, start).await
@@ -59,8 +71,59 @@ impl CollarStore for CollarsTable {
     async fn update_pet(&self, collar_id: &str, owner: &str, pet: &Pet, now: i64) -> Result<Collar, StoreError> {
         CollarsTable::update_pet(self, collar_id, owner, pet, now).await
     }
-    async fn release(&self, collar_id: &str, owner: &str) -> Result<(), StoreError> {
-        CollarsTable::release(self, collar_id, owner).await
+    async fn release(&self, collar_id: &str, owner: &str, now: i64) -> Result<(), StoreError> {
+        CollarsTable::release(self, collar_id, owner, now).await
+    }
+}
+
+/// Registering collars and resetting their claim codes (the operators' routes).
+pub trait CollarRegistry: Send + Sync {
+    /// False (nothing changed) when the serial is already registered.
+    fn register(
+        &self,
+        collar_id: &str,
+        claim_code_hash: &str,
+        iot_thing: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// `ConditionFailed` when the serial is not registered.
+    fn reset_claim_code(
+        &self,
+        collar_id: &str,
+        claim_code_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl CollarRegistry for CollarsTable {
+    async fn register(
+        &self,
+        collar_id: &str,
+        hash: &str,
+        iot_thing: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        CollarsTable::register(self, collar_id, hash, iot_thing, now).await
+    }
+    async fn reset_claim_code(&self, collar_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
+        CollarsTable::reset_claim_code(self, collar_id, hash, now).await
+    }
+}
+
+/// Counters that bound claiming (attempts per window, claims per hour).
+pub trait ClaimCounters: Send + Sync {
+    /// Adds one to `subject`'s counter; the new count.
+    fn bump(&self, subject: &str, expires_at: i64) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    /// `subject`'s counter.
+    fn current(&self, subject: &str) -> impl Future<Output = Result<u32, StoreError>> + Send;
+}
+
+impl ClaimCounters for ClaimAttemptsTable {
+    async fn bump(&self, subject: &str, expires_at: i64) -> Result<u32, StoreError> {
+        ClaimAttemptsTable::bump(self, subject, expires_at).await
+    }
+    async fn current(&self, subject: &str) -> Result<u32, StoreError> {
+        ClaimAttemptsTable::current(self, subject).await
     }
 }
 

@@ -19,7 +19,7 @@ use crate::jwt::{Claims, JwtSettings, Signer, TokenType, Verifier};
 use crate::reading::Reading;
 use crate::secrets::{CacheSettings, SecretCache, SecretError, SecretSource, SecretString};
 use crate::stores::{CollarStore, LatestReadings, Page};
-use crate::tables::collars::{Collar, Pet};
+use crate::tables::collars::{ClaimRequest, Collar, Pet, Registration};
 
 const ISSUER: &str = "https://auth.petty.test";
 const AUDIENCE: &str = "petty-api";
@@ -116,6 +116,12 @@ pub struct Tokens {
     signer: Signer,
 }
 
+/// A verifier of a fresh RSA key set (2048 bits, generated here), and the tokens for it.
+pub fn verifier() -> (Verifier<MemorySecrets>, Tokens) {
+    let (edge, tokens) = edge();
+    (edge.auth.into_verifier(), tokens)
+}
+
 /// An edge with a fresh RSA key set (2048 bits, generated here) and a cursor key, and the
 /// tokens for it.
 pub fn edge() -> (MemoryEdge, Tokens) {
@@ -158,33 +164,81 @@ impl Tokens {
     }
 }
 
-/// Collars in memory, with the table's conditions (claim only when free, update and release
-/// only by the owner).
+/// Collars in memory, with the table's conditions: a registration per serial, an owner while
+/// claimed; claim only unowned with the right code, update and release only by the owner.
 #[derive(Default)]
-pub struct MemoryCollars(pub Mutex<BTreeMap<String, Collar>>);
+pub struct MemoryCollars(pub Mutex<BTreeMap<String, (Registration, Option<Collar>)>>);
+
+impl MemoryCollars {
+    /// Registers `collar_id` with `code` (as the operators' route would).
+    pub fn with_registered(self, collar_id: &str, code: &crate::claim_code::ClaimCode) -> Self {
+        let reg = Registration {
+            collar_id: collar_id.into(),
+            claim_code_hash: Some(code.hash()),
+            iot_thing: None,
+            owners_so_far: 0,
+            owner_id: None,
+        };
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar_id.into(), (reg, None));
+        self
+    }
+
+    /// Puts `collar` in as owned (registered with no code), replacing what was there.
+    pub fn insert_owned(&self, collar: Collar) {
+        let reg = Registration {
+            collar_id: collar.collar_id.clone(),
+            claim_code_hash: None,
+            iot_thing: None,
+            owners_so_far: 1,
+            owner_id: Some(collar.owner_id.clone()),
+        };
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar.collar_id.clone(), (reg, Some(collar)));
+    }
+}
 
 impl CollarLookup for MemoryCollars {
     async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
-        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).cloned())
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).and_then(|(_, c)| c.clone()))
     }
 }
 
 impl CollarStore for MemoryCollars {
-    async fn claim(&self, collar: &Collar) -> Result<(), StoreError> {
+    async fn registration(&self, collar_id: &str) -> Result<Option<Registration>, StoreError> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).map(|(r, _)| r.clone()))
+    }
+    async fn claim(&self, c: &ClaimRequest<'_>) -> Result<Collar, StoreError> {
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if all.contains_key(&collar.collar_id) {
+        let Some((reg, owned)) = all.get_mut(c.collar_id) else { return Err(StoreError::ConditionFailed) };
+        if owned.is_some()
+            || reg.claim_code_hash.as_deref() != Some(c.claim_code_hash)
+            || reg.owners_so_far != c.owners_seen
+        {
             return Err(StoreError::ConditionFailed);
         }
-        all.insert(collar.collar_id.clone(), collar.clone());
-        Ok(())
+        let collar = Collar {
+            collar_id: c.collar_id.into(),
+            owner_id: c.owner_id.into(),
+            pet: c.pet.clone(),
+            created_at: c.now_ms / 1000,
+            updated_at: c.now_ms / 1000,
+            visible_from: if c.owners_seen == 0 { 0 } else { c.now_ms },
+        };
+        reg.owners_so_far += 1;
+        reg.owner_id = Some(c.owner_id.into());
+        *owned = Some(collar.clone());
+        Ok(collar)
+    }
+    async fn count_of_owner(&self, owner: &str) -> Result<usize, StoreError> {
+        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(all.values().filter(|(_, c)| c.as_ref().is_some_and(|c| c.owner_id == owner)).count())
     }
     async fn collars_of_owner(&self, owner: &str, limit: i32, start: Option<Item>) -> Result<Page<Collar>, StoreError> {
         let after = start.and_then(|k| k.get("collar_id").and_then(|v| v.as_s().ok()).cloned());
         let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut mine: Vec<Collar> = all
             .values()
+            .filter_map(|(_, c)| c.clone())
             .filter(|c| c.owner_id == owner && after.as_ref().is_none_or(|a| &c.collar_id > a))
-            .cloned()
             .collect();
         let more = mine.len() > limit as usize;
         mine.truncate(limit as usize);
@@ -196,7 +250,7 @@ impl CollarStore for MemoryCollars {
     }
     async fn update_pet(&self, collar_id: &str, owner: &str, pet: &Pet, now: i64) -> Result<Collar, StoreError> {
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match all.get_mut(collar_id) {
+        match all.get_mut(collar_id).and_then(|(_, c)| c.as_mut()) {
             Some(c) if c.owner_id == owner => {
                 c.pet = pet.clone();
                 c.updated_at = now;
@@ -205,15 +259,32 @@ impl CollarStore for MemoryCollars {
             _ => Err(StoreError::ConditionFailed),
         }
     }
-    async fn release(&self, collar_id: &str, owner: &str) -> Result<(), StoreError> {
+    async fn release(&self, collar_id: &str, owner: &str, _now: i64) -> Result<(), StoreError> {
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match all.get(collar_id) {
-            Some(c) if c.owner_id == owner => {
-                all.remove(collar_id);
+        match all.get_mut(collar_id) {
+            Some((reg, owned)) if owned.as_ref().is_some_and(|c| c.owner_id == owner) => {
+                *owned = None;
+                reg.owner_id = None;
                 Ok(())
             }
             _ => Err(StoreError::ConditionFailed),
         }
+    }
+}
+
+/// Claim counters in memory.
+#[derive(Default)]
+pub struct MemoryCounters(pub Mutex<HashMap<String, u32>>);
+
+impl crate::stores::ClaimCounters for MemoryCounters {
+    async fn bump(&self, subject: &str, _expires_at: i64) -> Result<u32, StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = all.entry(subject.to_owned()).or_default();
+        *count += 1;
+        Ok(*count)
+    }
+    async fn current(&self, subject: &str) -> Result<u32, StoreError> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(subject).copied().unwrap_or(0))
     }
 }
 
@@ -431,5 +502,35 @@ impl crate::stores::ShownEvents for MemoryEventIndex {
             .get(&(collar_id.to_owned(), day_ms))
             .cloned()
             .unwrap_or_default())
+    }
+}
+
+impl crate::stores::CollarRegistry for MemoryCollars {
+    async fn register(
+        &self,
+        collar_id: &str,
+        hash: &str,
+        iot_thing: Option<&str>,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if all.contains_key(collar_id) {
+            return Ok(false);
+        }
+        let reg = Registration {
+            collar_id: collar_id.into(),
+            claim_code_hash: Some(hash.into()),
+            iot_thing: iot_thing.map(str::to_owned),
+            owners_so_far: 0,
+            owner_id: None,
+        };
+        all.insert(collar_id.into(), (reg, None));
+        Ok(true)
+    }
+    async fn reset_claim_code(&self, collar_id: &str, hash: &str, _now: i64) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (reg, _) = all.get_mut(collar_id).ok_or(StoreError::ConditionFailed)?;
+        reg.claim_code_hash = Some(hash.into());
+        Ok(())
     }
 }

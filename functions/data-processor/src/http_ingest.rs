@@ -3,7 +3,7 @@
 //! that breaks a rule is a 422; a batch answers a report of every input; readings not stored
 //! in time make it a 503 naming them (send those again).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use lambda_http::http::StatusCode;
@@ -11,10 +11,10 @@ use lambda_http::{Body, Request, Response};
 use petty_shared::audit::AuditStore;
 use petty_shared::auth::{ApiKeyStore, Principal};
 use petty_shared::http::{ApiError, Invocation, json_response};
-use petty_shared::ingest::{IngestReport, ReadingStore, store_valid, validate_all};
+use petty_shared::ingest::{IngestReport, ReadingStore, before_claim_rejection, store_valid, validate_all};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::SecretSource;
-use petty_shared::stores::{CollarStore, LatestReadings};
+use petty_shared::stores::{ClaimCounters, CollarStore, LatestReadings};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -57,8 +57,8 @@ fn record_metrics(inv: &Invocation, report: &IngestReport, inputs: usize, starte
 }
 
 /// `POST /v1/ingest` for an authenticated principal holding `readings:write`.
-pub async fn ingest<S, C, R, K, A>(
-    app: &DataApp<S, C, R, K, A>,
+pub async fn ingest<S, C, R, N, K, A>(
+    app: &DataApp<S, C, R, N, K, A>,
     principal: &Principal,
     req: &Request,
     inv: &Invocation,
@@ -67,6 +67,7 @@ where
     S: SecretSource,
     C: CollarStore,
     R: ReadingStore + LatestReadings,
+    N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
 {
@@ -82,14 +83,21 @@ where
         return Err(ApiError::bad_request("missing_body", "a reading or {\"readings\": [...]} is required"));
     }
     let (inputs, is_batch) = split_body(body)?;
-    let (valid, rejected) = validate_all(&inputs, chrono::Utc::now().timestamp_millis());
+    let (valid, mut rejected) = validate_all(&inputs, chrono::Utc::now().timestamp_millis());
 
     // Every collar named must be the caller's (another owner's is a 404, like a missing one)
     // and allowed for an API key limited to some collars (403).
+    let mut visible_from = HashMap::new();
     let collars: HashSet<&str> = valid.iter().map(|(_, r)| r.collar_id.as_str()).collect();
     for collar in collars {
-        app.owned_collar(principal, collar).await?;
+        let owned = app.owned_collar(principal, collar).await?;
+        visible_from.insert(collar.to_owned(), owned.visible_from_ms());
     }
+    // Accepted means visible: a reading from before this owner's claim is a previous owner's.
+    let (valid, before_claim): (Vec<_>, Vec<_>) =
+        valid.into_iter().partition(|(_, r)| r.timestamp_ms >= visible_from[&r.collar_id]);
+    rejected.extend(before_claim.into_iter().map(|(index, _)| before_claim_rejection(index)));
+    rejected.sort_by_key(|r| r.index);
     if !is_batch && !rejected.is_empty() {
         let r = &rejected[0];
         record_metrics(inv, &IngestReport { rejected: rejected.clone(), ..IngestReport::default() }, 1, started);

@@ -2,6 +2,7 @@
 //! readings over HTTP, and the latest reading per collar. The collar stream (SQS) is the
 //! `petty-stream` function; both store through `petty_shared::ingest`.
 
+mod claim;
 pub mod config;
 mod http_ingest;
 
@@ -12,7 +13,7 @@ use lambda_http::{Body, Request, Response};
 use petty_shared::api;
 use petty_shared::audit::{self, AuditEvent, AuditStore};
 use petty_shared::auth::{ApiKeyStore, Principal};
-use petty_shared::collar::{Collar, is_collar_id, not_found, owned};
+use petty_shared::collar::{Collar, not_found, owned};
 use petty_shared::dynamo::StoreError;
 use petty_shared::edge::Edge;
 use petty_shared::http::query::{self, collar_id};
@@ -22,13 +23,14 @@ use petty_shared::http::{
 use petty_shared::ingest::ReadingStore;
 use petty_shared::reading::Reading;
 use petty_shared::secrets::{SecretCache, SecretSource};
-use petty_shared::stores::{CollarStore, LatestReadings};
+use petty_shared::stores::{ClaimCounters, CollarStore, LatestReadings};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
+use petty_shared::tables::claim_attempts::ClaimAttemptsTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::readings::ReadingsTable;
 
-pub use config::DataConfig;
+pub use config::{ClaimLimits, DataConfig};
 pub use http_ingest::MAX_BATCH;
 use petty_shared::api::format_ms;
 
@@ -60,19 +62,26 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
 
 /// The data processor's handler, over the collar and reading capabilities it uses (the
 /// tables in Lambda, in-memory doubles in unit tests) and the edge.
-pub struct DataApp<S, C = CollarsTable, R = ReadingsTable, K = ApiKeysTable, A = AuditTable> {
-    collars: C,
+pub struct DataApp<S, C = CollarsTable, R = ReadingsTable, N = ClaimAttemptsTable, K = ApiKeysTable, A = AuditTable> {
+    pub(crate) collars: C,
     pub(crate) readings: R,
-    edge: Edge<S, K, A>,
+    pub(crate) counters: N,
+    pub(crate) edge: Edge<S, K, A>,
+    pub(crate) claim_limits: ClaimLimits,
 }
 
-/// A stored collar as its owner sees it.
-fn collar_view(c: &Collar) -> api::Collar {
+/// A stored collar as its owner sees it, with the fleet status of its latest reading of this
+/// ownership (none from before the claim).
+fn collar_view(c: &Collar, latest: Option<&Reading>) -> api::Collar {
+    let latest = latest.filter(|r| r.timestamp_ms >= c.visible_from_ms());
     api::Collar {
         collar_id: c.collar_id.clone(),
         pet: c.pet.clone(),
         claimed_at: format_ms(c.created_at * 1000),
         updated_at: format_ms(c.updated_at * 1000),
+        last_seen_at: latest.map(|r| format_ms(r.timestamp_ms)),
+        battery_pct: latest.and_then(|r| r.battery_pct),
+        firmware: latest.and_then(|r| r.firmware.clone()),
     }
 }
 
@@ -95,7 +104,7 @@ fn now_s() -> i64 {
 }
 
 /// Collars are managed with a person's token holding this scope.
-const MANAGE: &str = "collars:manage";
+pub(crate) const MANAGE: &str = "collars:manage";
 
 impl<S: SecretSource> DataApp<S> {
     /// Wires the handler; called once at cold start.
@@ -103,59 +112,35 @@ impl<S: SecretSource> DataApp<S> {
         Self {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
             collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
-            readings: ReadingsTable::new(dynamodb, cfg.readings_table.clone(), cfg.retention_days),
+            readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), cfg.retention_days),
+            counters: ClaimAttemptsTable::new(dynamodb, cfg.claim_attempts_table.clone()),
+            claim_limits: cfg.claims,
         }
     }
 }
 
-impl<S, C, R, K, A> DataApp<S, C, R, K, A>
+impl<S, C, R, N, K, A> DataApp<S, C, R, N, K, A>
 where
     S: SecretSource,
     C: CollarStore,
     R: ReadingStore + LatestReadings,
+    N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
 {
     /// The handler over any stores (unit tests pass in-memory doubles).
-    pub fn with_stores(edge: Edge<S, K, A>, collars: C, readings: R) -> Self {
-        Self { collars, readings, edge }
+    pub fn with_stores(edge: Edge<S, K, A>, collars: C, readings: R, counters: N, claim_limits: ClaimLimits) -> Self {
+        Self { collars, readings, counters, edge, claim_limits }
+    }
+
+    /// The collar with its fleet status (one read of its latest reading).
+    async fn collar_view(&self, c: &Collar) -> Result<api::Collar, ApiError> {
+        let latest = self.readings.latest_reading(&c.collar_id).await?;
+        Ok(collar_view(c, latest.as_ref()))
     }
 
     async fn owned_collar(&self, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
         owned(&self.collars, principal, collar_id).await
-    }
-
-    async fn claim(&self, req: &Request) -> Result<Response<Body>, ApiError> {
-        let principal = self.edge.require_user(req, MANAGE).await?;
-        let body: api::ClaimCollar = json_body(req)?;
-        if !is_collar_id(&body.collar_id) {
-            return Err(ApiError::unprocessable("invalid_collar_id", "collar_id must match ^[A-Z]{2}-\\d{3,6}$"));
-        }
-        body.pet.validate(chrono::Utc::now().date_naive()).map_err(|m| ApiError::unprocessable("invalid_pet", m))?;
-        let t = now_s();
-        let collar = Collar {
-            collar_id: body.collar_id,
-            owner_id: principal.user_id.clone(),
-            pet: body.pet,
-            created_at: t,
-            updated_at: t,
-        };
-        match self.collars.claim(&collar).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed) => {
-                return match self.collars.collar(&collar.collar_id).await? {
-                    Some(existing) if existing.owner_id == principal.user_id => {
-                        json_response(StatusCode::OK, &collar_view(&existing))
-                    }
-                    _ => Err(ApiError::Conflict("this collar is claimed by another account".into())),
-                };
-            }
-            Err(other) => return Err(other.into()),
-        }
-        let event = AuditEvent::now("collar_claimed", "success", Some(&principal.user_id), source_ip(req).as_deref())
-            .with_detail(collar.collar_id.clone());
-        audit::emit(&self.edge.audit, event).await;
-        json_response(StatusCode::CREATED, &collar_view(&collar))
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -166,14 +151,14 @@ where
         let start = petty_shared::http::query_param(req, "cursor").map(|c| codec.decode(&scope, &c)).transpose()?;
         let (collars, next) = self.collars.collars_of_owner(&principal.user_id, limit, start).await?;
         let next_cursor = next.map(|k| codec.encode(&scope, &k)).transpose()?;
-        let page = api::CollarPage { collars: collars.iter().map(collar_view).collect(), next_cursor };
+        let page = api::CollarPage { collars: collars.iter().map(|c| collar_view(c, None)).collect(), next_cursor };
         json_response(StatusCode::OK, &page)
     }
 
     async fn get(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         let collar = self.owned_collar(&principal, collar_id).await?;
-        json_response(StatusCode::OK, &collar_view(&collar))
+        json_response(StatusCode::OK, &self.collar_view(&collar).await?)
     }
 
     async fn patch(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
@@ -202,13 +187,13 @@ where
             Err(StoreError::ConditionFailed) => return Err(not_found()),
             other => other?,
         };
-        json_response(StatusCode::OK, &collar_view(&updated))
+        json_response(StatusCode::OK, &self.collar_view(&updated).await?)
     }
 
     async fn release(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         self.owned_collar(&principal, collar_id).await?;
-        match self.collars.release(collar_id, &principal.user_id).await {
+        match self.collars.release(collar_id, &principal.user_id, now_s()).await {
             Err(StoreError::ConditionFailed) => return Err(not_found()),
             other => other?,
         }
@@ -240,11 +225,12 @@ where
     }
 }
 
-impl<S, C, R, K, A> Handler for DataApp<S, C, R, K, A>
+impl<S, C, R, N, K, A> Handler for DataApp<S, C, R, N, K, A>
 where
     S: SecretSource,
     C: CollarStore,
     R: ReadingStore + LatestReadings,
+    N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
 {
@@ -253,7 +239,7 @@ where
         match m.route {
             Route::Ingest => Box::pin(self.ingest(&req, inv)).await,
             Route::Realtime => Box::pin(self.realtime(&req)).await,
-            Route::Claim => Box::pin(self.claim(&req)).await,
+            Route::Claim => Box::pin(claim::claim(self, &req)).await,
             Route::List => Box::pin(self.list(&req)).await,
             Route::Get => Box::pin(self.get(&req, m.param("collar_id"))).await,
             Route::Patch => Box::pin(self.patch(&req, m.param("collar_id"))).await,

@@ -2,8 +2,15 @@
 //! on the readings queue, and Lambda's SQS event source mapping hands batches to this
 //! function. Each record is one reading, stored through `petty_shared::ingest` (the same
 //! rules and counts as `POST /v1/ingest`). Records that are invalid, for unclaimed collars,
-//! or not stored in time come back in `batchItemFailures`: the good ones are neither blocked
-//! nor re-driven, and the bad ones reach the dead-letter queue after `maxReceiveCount`.
+//! from before the current owner's claim, or not stored in time come back in
+//! `batchItemFailures`: the good ones are neither blocked nor re-driven, and the bad ones
+//! reach the dead-letter queue after `maxReceiveCount`.
+//!
+//! **Identity.** A record's collar is the one the topic rule took from the MQTT topic
+//! (`iot_thing`, `topic(4)` of `petty/<stage>/collars/<thing>/readings`, which the IoT policy
+//! lets a thing publish to only as itself), never the payload's: a payload naming another
+//! collar is rejected (`collar_mismatch`), a record without the rule's field
+//! (`no_device_identity`) too.
 
 pub mod config;
 
@@ -74,6 +81,28 @@ impl StreamOutcome {
     }
 }
 
+/// The field the IoT topic rule adds: the thing name from the topic (`topic(4)`).
+pub const RULE_IDENTITY_FIELD: &str = "iot_thing";
+
+/// The record's reading with its collar set to the rule-supplied identity, or why not.
+fn identified(body: &str) -> Result<String, &'static str> {
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Err("invalid_json");
+    };
+    let thing = match fields.remove(RULE_IDENTITY_FIELD) {
+        Some(serde_json::Value::String(t)) if petty_shared::collar::is_collar_id(&t) => t,
+        _ => return Err("no_device_identity"),
+    };
+    match fields.get("collar_id") {
+        None => {
+            fields.insert("collar_id".into(), serde_json::Value::String(thing));
+        }
+        Some(serde_json::Value::String(named)) if *named == thing => {}
+        Some(_) => return Err("collar_mismatch"),
+    }
+    Ok(serde_json::Value::Object(fields).to_string())
+}
+
 /// Ingests one SQS batch; `deadline` is when the answer must be on its way.
 pub async fn handle_batch<C: CollarLookup, St: ReadingStore>(
     collars: &C,
@@ -81,31 +110,46 @@ pub async fn handle_batch<C: CollarLookup, St: ReadingStore>(
     event: SqsEvent,
     deadline: Instant,
 ) -> StreamOutcome {
-    let bodies: Vec<&str> = event.records.iter().map(|r| r.body.as_str()).collect();
-    let (valid, rejected) = validate_all(&bodies, chrono::Utc::now().timestamp_millis());
-    let mut failed: Vec<usize> = rejected.iter().map(|r| r.index).collect();
     let mut outcome = StreamOutcome { records: event.records.len(), ..StreamOutcome::default() };
-    for r in &rejected {
-        tracing::warn!(message_id = %event.records[r.index].message_id, reason = r.reason, "stream reading rejected");
-        *outcome.rejected.entry(r.reason).or_default() += 1;
+    let mut failed = Vec::new();
+    let mut reject = |index: usize, reason: &'static str, outcome: &mut StreamOutcome| {
+        tracing::warn!(message_id = %event.records[index].message_id, reason, "stream reading rejected");
+        *outcome.rejected.entry(reason).or_default() += 1;
+        failed.push(index);
+    };
+    // The rule's identity first; records without one never reach validation.
+    let mut bodies = Vec::with_capacity(event.records.len());
+    let mut positions = Vec::with_capacity(event.records.len());
+    for (index, record) in event.records.iter().enumerate() {
+        match identified(&record.body) {
+            Ok(body) => {
+                bodies.push(body);
+                positions.push(index);
+            }
+            Err(reason) => reject(index, reason, &mut outcome),
+        }
     }
-    let mut claimed: HashMap<String, bool> = HashMap::new();
+    let texts: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let (valid, rejected) = validate_all(&texts, chrono::Utc::now().timestamp_millis());
+    for r in &rejected {
+        reject(positions[r.index], r.reason, &mut outcome);
+    }
+    let mut visible_from: HashMap<String, Option<i64>> = HashMap::new();
     let mut storable = Vec::new();
-    for (index, reading) in valid {
-        let known = match claimed.get(&reading.collar_id) {
-            Some(k) => *k,
+    for (at, reading) in valid {
+        let index = positions[at];
+        let from = match visible_from.get(&reading.collar_id) {
+            Some(v) => *v,
             None => {
-                let k = matches!(collars.collar(&reading.collar_id).await, Ok(Some(_)));
-                claimed.insert(reading.collar_id.clone(), k);
-                k
+                let v = collars.collar(&reading.collar_id).await.ok().flatten().map(|c| c.visible_from_ms());
+                visible_from.insert(reading.collar_id.clone(), v);
+                v
             }
         };
-        if known {
-            storable.push((index, reading));
-        } else {
-            tracing::warn!(message_id = %event.records[index].message_id, "stream reading for an unclaimed collar");
-            *outcome.rejected.entry("unclaimed_collar").or_default() += 1;
-            failed.push(index);
+        match from {
+            None => reject(index, "unclaimed_collar", &mut outcome),
+            Some(from) if reading.timestamp_ms < from => reject(index, "before_claim", &mut outcome),
+            Some(_) => storable.push((index, reading)),
         }
     }
     match store_valid(readings, &storable, deadline).await {

@@ -81,11 +81,13 @@ impl Pet {
     }
 }
 
-/// `POST /v1/collars`: claim a collar for its pet.
+/// `POST /v1/collars`: claim a collar for its pet with the code printed in its box.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimCollar {
     pub collar_id: String,
+    /// `7KQ4-M2XD-9HTR-B5N8`: case, spaces and dashes do not matter.
+    pub claim_code: String,
     pub pet: Pet,
 }
 
@@ -121,6 +123,14 @@ pub struct Collar {
     /// When this owner claimed it (RFC 3339).
     pub claimed_at: String,
     pub updated_at: String,
+    /// Fleet status from the collar's latest reading of this ownership (`null` before one):
+    /// when it was last heard from, its battery and its firmware.
+    #[serde(default)]
+    pub last_seen_at: Option<String>,
+    #[serde(default)]
+    pub battery_pct: Option<f64>,
+    #[serde(default)]
+    pub firmware: Option<String>,
 }
 
 /// One page of `GET /v1/collars`.

@@ -14,6 +14,7 @@
 //! Request bodies reject unknown fields (a typo is a 400, not a silently ignored option);
 //! responses do not, so a client tolerates fields a newer server adds.
 
+pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod behavior;
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod time;
 pub mod timeline;
 
+pub use admin::*;
 pub use api_keys::*;
 pub use auth::*;
 pub use collars::*;

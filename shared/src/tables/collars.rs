@@ -1,8 +1,16 @@
-//! The collars table: who owns each collar, and the pet wearing it.
+//! The collars table: every registered collar, who owns it, and the pet wearing it.
 //!
-//! `collar_id` (S) → `owner_id`, `pet` (the profile as JSON), `created_at` (the claim, Unix
-//! s), `updated_at`; GSI `owner_id-index` (`owner_id`, `collar_id`). A released collar's item
-//! is deleted, so a claim is a put conditional on no item.
+//! `collar_id` (S) → registration: `claim_code_hash` (SHA-256 of the printed claim code, never
+//! the code), `registered_at` (Unix s), `iot_thing` (the AWS IoT thing, when it has one),
+//! `owners_so_far` (N); ownership, present only while owned: `owner_id`, `pet` (the profile as
+//! JSON), `created_at` (the claim, Unix s), `updated_at`, `visible_from` (Unix ms: the first
+//! reading time this owner sees); `released_at` after a release. GSI `owner_id-index`
+//! (`owner_id`, `collar_id`) is sparse: it holds owned collars only.
+//!
+//! A claim is one conditional update (registered, unowned, the code's hash, the owner count
+//! read just before), so two owners racing for one collar cannot both win. Releasing removes
+//! the ownership attributes and keeps the registration, so the next owner claims with the
+//! printed code.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -21,28 +29,68 @@ pub struct Collar {
     pub collar_id: String,
     pub owner_id: String,
     pub pet: Pet,
-    /// When this owner claimed it (Unix s): readings before it may be a previous owner's.
+    /// When this owner claimed it (Unix s).
     pub created_at: i64,
     pub updated_at: i64,
+    /// The earliest reading time (Unix ms) this owner sees: 0 for a collar's first owner (what
+    /// it buffered before the claim is theirs), the claim itself for every later owner (what
+    /// came before is a previous owner's).
+    pub visible_from: i64,
 }
 
 impl Collar {
-    /// The earliest reading time (Unix ms) this owner may see: the claim, less the clock skew
-    /// a collar is allowed (readings are timed by the collar).
+    /// The earliest reading time (Unix ms) this owner may see.
     pub fn visible_from_ms(&self) -> i64 {
-        (self.created_at - CLOCK_SKEW_S) * 1000
+        self.visible_from
     }
 }
 
-/// A stored collar item back as a [`Collar`]; `None` when it is malformed.
+/// A registered collar, owned or not (the claim flow's view).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub collar_id: String,
+    /// `None` for collars claimed before registration existed (an operator resets their code).
+    pub claim_code_hash: Option<String>,
+    pub iot_thing: Option<String>,
+    pub owners_so_far: i64,
+    pub owner_id: Option<String>,
+}
+
+/// A stored collar item back as a [`Collar`]; `None` when unowned or malformed.
 fn collar_from(item: &Item) -> Option<Collar> {
+    let created_at = get_n(item, "created_at").unwrap_or_default();
     Some(Collar {
         collar_id: get_s(item, "collar_id")?,
         owner_id: get_s(item, "owner_id")?,
         pet: serde_json::from_str(&get_s(item, "pet")?).ok()?,
-        created_at: get_n(item, "created_at").unwrap_or_default(),
+        created_at,
         updated_at: get_n(item, "updated_at").unwrap_or_default(),
+        // Items claimed before ownership epochs existed: from their claim.
+        visible_from: get_n(item, "visible_from").unwrap_or(created_at * 1000),
     })
+}
+
+fn registration_from(item: &Item) -> Option<Registration> {
+    let owner_id = get_s(item, "owner_id");
+    Some(Registration {
+        collar_id: get_s(item, "collar_id")?,
+        claim_code_hash: get_s(item, "claim_code_hash"),
+        iot_thing: get_s(item, "iot_thing"),
+        owners_so_far: get_n(item, "owners_so_far").unwrap_or(i64::from(owner_id.is_some())),
+        owner_id,
+    })
+}
+
+/// What a claim writes: the owner, the pet, the claim time and what this owner sees.
+#[derive(Clone, Debug)]
+pub struct ClaimRequest<'a> {
+    pub collar_id: &'a str,
+    pub owner_id: &'a str,
+    pub pet: &'a Pet,
+    pub claim_code_hash: &'a str,
+    /// `owners_so_far` as read just before: the claim holds only if nobody claimed meanwhile.
+    pub owners_seen: i64,
+    pub now_ms: i64,
 }
 
 fn pet_json(pet: &Pet) -> Result<String, StoreError> {
@@ -76,21 +124,113 @@ impl CollarsTable {
         Ok(out.item.as_ref().and_then(collar_from))
     }
 
-    /// Claims an unclaimed collar for its owner; `ConditionFailed` when it is claimed.
-    pub async fn claim(&self, collar: &Collar) -> Result<(), StoreError> {
-        self.client
+    /// The collar's registration, owned or not (one consistent `GetItem`).
+    pub async fn registration(&self, collar_id: &str) -> Result<Option<Registration>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("collar_id", s(collar_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out.item.as_ref().and_then(registration_from))
+    }
+
+    /// Registers a new collar with its claim code's hash; false (and nothing changed) when the
+    /// serial is already registered.
+    pub async fn register(
+        &self,
+        collar_id: &str,
+        claim_code_hash: &str,
+        iot_thing: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .item("collar_id", s(&collar.collar_id))
-            .item("owner_id", s(&collar.owner_id))
-            .item("pet", s(pet_json(&collar.pet)?))
-            .item("created_at", n(collar.created_at))
-            .item("updated_at", n(collar.updated_at))
-            .condition_expression("attribute_not_exists(collar_id)")
+            .item("collar_id", s(collar_id))
+            .item("claim_code_hash", s(claim_code_hash))
+            .item("registered_at", n(now))
+            .item("owners_so_far", n(0))
+            .condition_expression("attribute_not_exists(collar_id)");
+        if let Some(thing) = iot_thing {
+            put = put.item("iot_thing", s(thing));
+        }
+        match put.send().await.map_err(sdk_err) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Replaces a registered collar's claim code (the operator's reset); `ConditionFailed` when
+    /// the serial is not registered.
+    pub async fn reset_claim_code(&self, collar_id: &str, claim_code_hash: &str, now: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("collar_id", s(collar_id))
+            .update_expression("SET claim_code_hash = :h, code_reset_at = :now")
+            .condition_expression("attribute_exists(collar_id)")
+            .expression_attribute_values(":h", s(claim_code_hash))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await
             .map_err(sdk_err)?;
         Ok(())
+    }
+
+    /// Claims a registered, unowned collar whose code hash matches; `ConditionFailed` for a
+    /// wrong code, an unregistered serial, an owned collar or a lost race alike.
+    pub async fn claim(&self, c: &ClaimRequest<'_>) -> Result<Collar, StoreError> {
+        // The first owner sees what the collar buffered before the claim; later owners do not.
+        let visible_from = if c.owners_seen == 0 { 0 } else { c.now_ms };
+        let now_s = c.now_ms / 1000;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("collar_id", s(c.collar_id))
+            .update_expression(
+                "SET owner_id = :me, pet = :pet, created_at = :now, updated_at = :now, visible_from = :vf, \
+                 owners_so_far = :next REMOVE released_at",
+            )
+            .condition_expression(
+                "attribute_exists(collar_id) AND attribute_not_exists(owner_id) AND claim_code_hash = :h \
+                 AND (owners_so_far = :seen OR (attribute_not_exists(owners_so_far) AND :seen = :zero))",
+            )
+            .expression_attribute_values(":me", s(c.owner_id))
+            .expression_attribute_values(":pet", s(pet_json(c.pet)?))
+            .expression_attribute_values(":now", n(now_s))
+            .expression_attribute_values(":vf", n(visible_from))
+            .expression_attribute_values(":next", n(c.owners_seen + 1))
+            .expression_attribute_values(":h", s(c.claim_code_hash))
+            .expression_attribute_values(":seen", n(c.owners_seen))
+            .expression_attribute_values(":zero", n(0))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        out.attributes.as_ref().and_then(collar_from).ok_or_else(|| StoreError::Other("no attributes".into()))
+    }
+
+    /// How many collars `owner` holds (a `COUNT` query on the owner index).
+    pub async fn count_of_owner(&self, owner: &str) -> Result<usize, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("owner_id-index")
+            .key_condition_expression("owner_id = :o")
+            .expression_attribute_values(":o", s(owner))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(usize::try_from(out.count).unwrap_or_default())
     }
 
     /// One page of an owner's collars, and where to continue.
@@ -131,14 +271,17 @@ impl CollarsTable {
         out.attributes.as_ref().and_then(collar_from).ok_or_else(|| StoreError::Other("no attributes".into()))
     }
 
-    /// Releases a collar `owner` owns; `ConditionFailed` otherwise.
-    pub async fn release(&self, collar_id: &str, owner: &str) -> Result<(), StoreError> {
+    /// Releases a collar `owner` owns, keeping its registration for the next owner;
+    /// `ConditionFailed` otherwise.
+    pub async fn release(&self, collar_id: &str, owner: &str, now: i64) -> Result<(), StoreError> {
         self.client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("collar_id", s(collar_id))
+            .update_expression("REMOVE owner_id, pet, created_at, updated_at, visible_from SET released_at = :now")
             .condition_expression("owner_id = :me")
             .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await
             .map_err(sdk_err)?;

@@ -7,6 +7,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod claim_attempts;
 pub mod collars;
 pub mod feedback;
 pub mod readings;

@@ -38,6 +38,8 @@ mod attr {
     pub const TEMPERATURE: &str = "temp";
     pub const BATTERY: &str = "batt";
     pub const ACCURACY: &str = "acc";
+    /// On the latest-reading item only: the firmware it reported.
+    pub const FIRMWARE: &str = "fw";
     pub const EXPIRES_AT: &str = "expires_at";
     /// On the latest-reading item only: the reading's own time.
     pub const READING_TS: &str = "reading_ts";
@@ -93,6 +95,7 @@ fn reading_from(item: &Item, ts_attr: &str) -> Option<Reading> {
         temperature_c: float(item, attr::TEMPERATURE),
         battery_pct: float(item, attr::BATTERY),
         accuracy_m: float(item, attr::ACCURACY),
+        firmware: get_s(item, attr::FIRMWARE),
     })
 }
 
@@ -186,6 +189,9 @@ impl ReadingsTable {
         let mut item = reading_item(r, self.expires_at(r));
         item.insert(attr::TS.into(), n(LATEST_TS));
         item.insert(attr::READING_TS.into(), n(r.timestamp_ms));
+        if let Some(fw) = &r.firmware {
+            item.insert(attr::FIRMWARE.into(), s(fw));
+        }
         let result = self
             .client
             .put_item()
@@ -295,6 +301,7 @@ mod tests {
             temperature_c: Some(38.5),
             battery_pct: None,
             accuracy_m: Some(4.0),
+            firmware: None,
         }
     }
 
