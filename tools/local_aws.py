@@ -188,6 +188,67 @@ def create_secrets(template: dict, resolve: Resolver, endpoint: str) -> list[str
     return list(names.values())
 
 
+def create_iot_and_queues(template: dict, resolve: Resolver, endpoint: str) -> dict[str, str]:
+    """The collar IoT policy (so certificates can be attached to it) and the readings queues
+    with their redrive policy, as the template declares them. The topic rule itself has no
+    local twin (moto stores rules but runs no MQTT broker): tools/queue_poller.py and
+    tools/queue_publish.py stand in for the rule and the event source mapping."""
+    iot, sqs = client("iot", endpoint), client("sqs", endpoint)
+    out = {}
+    for logical, res in resources_of(template, "AWS::IoT::Policy").items():
+        name = resolve(res["Properties"]["PolicyName"])
+        resolve.physical[logical] = name
+        try:
+            iot.create_policy(policyName=name, policyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "iot:Connect", "Resource": "*"}]}))
+        except iot.exceptions.ResourceAlreadyExistsException:
+            pass
+    queues = resources_of(template, "AWS::SQS::Queue")
+    # Dead-letter queues first: the others' redrive policy names them.
+    for logical, res in sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Properties"]):
+        props = res["Properties"]
+        name = resolve(props["QueueName"])
+        visibility = getattr(resolve, "queue_visibility", None) or props.get("VisibilityTimeout", 30)
+        attrs = {"VisibilityTimeout": str(visibility)}
+        if "RedrivePolicy" in props:
+            target = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": out[target + ".Arn"],
+                                                 "maxReceiveCount": props["RedrivePolicy"]["maxReceiveCount"]})
+        url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolve.physical[logical] = url
+        out[logical] = url
+        out[logical + ".Arn"] = arn
+    return {k: v for k, v in out.items() if not k.endswith(".Arn")}
+
+
+def grant_scope(args) -> None:
+    """Grants a scope (e.g. `admin`) to an account, audited: how an operator gets the
+    operators' routes. Takes effect at the account's next login."""
+    ddb = client("dynamodb", args.endpoint)
+    template = load_template(Path(args.template))
+    resolve = Resolver(template, args.stage)
+    users = resolve(template["Resources"]["UsersTable"]["Properties"]["TableName"])
+    audit = resolve(template["Resources"]["AuditTable"]["Properties"]["TableName"])
+    email = args.email.strip().lower()
+    item = ddb.get_item(TableName=users, Key={"pk": {"S": f"EMAIL#{email}"}}, ConsistentRead=True).get("Item")
+    if not item:
+        raise SystemExit(f"no account {email}")
+    user_id = item["user_id"]["S"]
+    scopes = [v["S"] for v in item.get("scopes", {}).get("L", [])]
+    if args.scope not in scopes:
+        for pk in (f"EMAIL#{email}", f"USER#{user_id}"):
+            ddb.update_item(TableName=users, Key={"pk": {"S": pk}}, UpdateExpression="SET scopes = list_append(scopes, :s)",
+                            ExpressionAttributeValues={":s": {"L": [{"S": args.scope}]}})
+    now = int(time.time())
+    ddb.put_item(TableName=audit, Item={
+        "user_id": {"S": user_id}, "sk": {"S": f"{now * 1000:013d}#000000#{secrets.token_hex(4)}"},
+        "action": {"S": "scope_granted"}, "outcome": {"S": "success"}, "at": {"N": str(now)},
+        "detail": {"S": f"{args.scope} by {os.environ.get('USER', 'operator')}"},
+        "expires_at": {"N": str(now + 90 * 86400)}})
+    print(json.dumps({"user_id": user_id, "email": email, "scope": args.scope, "already": args.scope in scopes}))
+
+
 def function_env(template: dict, resolve: Resolver) -> dict[str, str]:
     """The union of every function's environment, resolved for the local stack."""
     base = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
@@ -205,9 +266,14 @@ def function_env(template: dict, resolve: Resolver) -> dict[str, str]:
 def seed(args) -> None:
     template = load_template(Path(args.template))
     resolve = Resolver(template, args.stage)
+    # Locally a failed record comes back within seconds, not the template's 90 s.
+    resolve.queue_visibility = args.queue_visibility
     tables = create_tables(template, resolve, args.endpoint)
     names = create_secrets(template, resolve, args.endpoint)
+    queues = create_iot_and_queues(template, resolve, args.endpoint)
     env = function_env(template, resolve)
+    # For the local stand-ins of the topic rule and the event source mapping.
+    env.update({"READINGS_QUEUE_URL": queues["ReadingsQueue"], "READINGS_DLQ_URL": queues["ReadingsDeadLetterQueue"]})
     env.update({
         # The functions may reach moto through tools/fault_proxy.py (--function-endpoint).
         "AWS_ENDPOINT_URL": args.function_endpoint or args.endpoint,
@@ -252,7 +318,15 @@ def main() -> None:
     s.add_argument("--function-endpoint", help="AWS endpoint written for the functions (default: --endpoint)")
     s.add_argument("--template", default=str(ROOT / "template.yaml"))
     s.add_argument("--env-file")
+    s.add_argument("--queue-visibility", type=int, help="the readings queues' visibility timeout, s (default: the template's)")
     s.set_defaults(func=seed)
+    g = sub.add_parser("grant-scope", help="grant a scope (admin) to an account, audited")
+    g.add_argument("--endpoint", help="omit for the AWS account of your credentials")
+    g.add_argument("--stage", default="dev")
+    g.add_argument("--email", required=True)
+    g.add_argument("--scope", default="admin")
+    g.add_argument("--template", default=str(ROOT / "template.yaml"))
+    g.set_defaults(func=grant_scope)
     k = sub.add_parser("keys", help="generate a new current signing key, keeping the previous one")
     k.add_argument("--endpoint", help="omit for the AWS account of your credentials")
     k.add_argument("--stage", default="dev")

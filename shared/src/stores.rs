@@ -113,17 +113,17 @@ impl CollarRegistry for CollarsTable {
 /// Counters that bound claiming (attempts per window, claims per hour).
 pub trait ClaimCounters: Send + Sync {
     /// Adds one to `subject`'s counter; the new count.
-    fn bump(&self, subject: &str, expires_at: i64) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    fn bump_counter(&self, subject: &str, expires_at: i64) -> impl Future<Output = Result<u32, StoreError>> + Send;
     /// `subject`'s counter.
-    fn current(&self, subject: &str) -> impl Future<Output = Result<u32, StoreError>> + Send;
+    fn counter(&self, subject: &str) -> impl Future<Output = Result<u32, StoreError>> + Send;
 }
 
 impl ClaimCounters for ClaimAttemptsTable {
-    async fn bump(&self, subject: &str, expires_at: i64) -> Result<u32, StoreError> {
-        ClaimAttemptsTable::bump(self, subject, expires_at).await
+    async fn bump_counter(&self, subject: &str, expires_at: i64) -> Result<u32, StoreError> {
+        ClaimAttemptsTable::bump_counter(self, subject, expires_at).await
     }
-    async fn current(&self, subject: &str) -> Result<u32, StoreError> {
-        ClaimAttemptsTable::current(self, subject).await
+    async fn counter(&self, subject: &str) -> Result<u32, StoreError> {
+        ClaimAttemptsTable::counter(self, subject).await
     }
 }
 

@@ -277,13 +277,13 @@ impl CollarStore for MemoryCollars {
 pub struct MemoryCounters(pub Mutex<HashMap<String, u32>>);
 
 impl crate::stores::ClaimCounters for MemoryCounters {
-    async fn bump(&self, subject: &str, _expires_at: i64) -> Result<u32, StoreError> {
+    async fn bump_counter(&self, subject: &str, _expires_at: i64) -> Result<u32, StoreError> {
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let count = all.entry(subject.to_owned()).or_default();
         *count += 1;
         Ok(*count)
     }
-    async fn current(&self, subject: &str) -> Result<u32, StoreError> {
+    async fn counter(&self, subject: &str) -> Result<u32, StoreError> {
         Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(subject).copied().unwrap_or(0))
     }
 }

@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "correct horse battery staple";
 
 struct World {
+    env: petty_shared::Env,
+    /// Claim codes of the serials registered so far (a test registers each serial once).
+    codes: Mutex<std::collections::HashMap<String, String>>,
     cfg: DataConfig,
     auth: AuthApp<SecretsManagerSource>,
     data: DataApp<SecretsManagerSource>,
@@ -41,7 +44,15 @@ async fn world() -> World {
     let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let data = DataApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, emf) = memory_sink();
-    World { cfg, auth, data, http: HttpService::new("data-processor").with_emf_sink(sink), emf }
+    World {
+        env: stack.env,
+        codes: Mutex::default(),
+        cfg,
+        auth,
+        data,
+        http: HttpService::new("data-processor").with_emf_sink(sink),
+        emf,
+    }
 }
 
 impl World {
@@ -74,8 +85,25 @@ impl World {
         ("authorization", format!("Bearer {}", b["access_token"].as_str().unwrap()))
     }
 
+    /// The serial's claim code, registering it on first use (malformed serials get a code
+    /// without a registration, so the claim reaches the id check).
+    async fn code(&self, collar: &str) -> String {
+        if let Some(code) = self.codes.lock().unwrap().get(collar) {
+            return code.clone();
+        }
+        let code = if petty_shared::collar::is_collar_id(collar) {
+            petty_tests::register_collar(&self.env, collar).await
+        } else {
+            petty_shared::claim_code::ClaimCode::generate()
+        };
+        self.codes.lock().unwrap().insert(collar.to_owned(), code.printed());
+        code.printed()
+    }
+
     async fn claim(&self, who: &(&str, String), collar: &str) -> Reply {
-        let body = json!({"collar_id": collar, "pet": {"name": "Rex", "species": "dog", "weight_kg": 30.0, "activity_profile": "active"}});
+        let code = self.code(collar).await;
+        let pet = json!({"name": "Rex", "species": "dog", "weight_kg": 30.0, "activity_profile": "active"});
+        let body = json!({"collar_id": collar, "claim_code": code, "pet": pet});
         self.call("POST", "/v1/collars", who, Some(body.to_string())).await
     }
 
@@ -111,13 +139,21 @@ async fn collars_are_owned_paginated_and_released() {
 
     assert_eq!(w.claim(&ada, "AB-123456").await.0, StatusCode::CREATED);
     assert_eq!(w.claim(&ada, "AB-123456").await.0, StatusCode::OK, "claiming your own collar again is idempotent");
-    assert_eq!(w.claim(&bob, "AB-123456").await.0, StatusCode::CONFLICT);
+    // Another owner's collar answers exactly like a serial nobody registered.
+    let (taken, body, _) = w.claim(&bob, "AB-123456").await;
+    let never_registered = json!({"collar_id": "ZZ-424242", "claim_code": petty_shared::claim_code::ClaimCode::generate().printed(),
+        "pet": {"name": "Rex", "species": "dog", "weight_kg": 30.0}});
+    let (unknown, unknown_body, _) = w.call("POST", "/v1/collars", &bob, Some(never_registered.to_string())).await;
+    assert_eq!((taken, &body["error"]), (StatusCode::NOT_FOUND, &unknown_body["error"]), "{body}");
+    assert_eq!(unknown, StatusCode::NOT_FOUND);
     for id in ["AB-000001", "AB-000002"] {
         assert_eq!(w.claim(&ada, id).await.0, StatusCode::CREATED);
     }
     let (status, body, _) = w.claim(&ada, "ab-1").await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_collar_id")));
-    let bad_pet = json!({"collar_id": "AB-000009", "pet": {"name": "Rex", "species": "dog", "weight_kg": 0}});
+    let code = w.code("AB-000009").await;
+    let bad_pet =
+        json!({"collar_id": "AB-000009", "claim_code": code, "pet": {"name": "Rex", "species": "dog", "weight_kg": 0}});
     let (status, body, _) = w.call("POST", "/v1/collars", &ada, Some(bad_pet.to_string())).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"]["message"].as_str().unwrap().contains("weight_kg"));
@@ -291,26 +327,44 @@ async fn sqs_batches_report_only_the_bad_records() {
         json!({"messageId": id, "receiptHandle": "h", "body": body, "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:petty-readings", "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {}})
     };
+    // As the IoT topic rule delivers them: the payload plus `iot_thing` from the topic.
+    let from_thing = |thing: &str, mut v: Value| {
+        v["iot_thing"] = json!(thing);
+        v.to_string()
+    };
     let mut out_of_range = reading("AB-123456", 30, 80);
     out_of_range["location"]["coordinates"] = json!([200.0, 0.0]);
-    let good_1 = reading("AB-123456", 40, 80).to_string();
+    let good_1 = from_thing("AB-123456", reading("AB-123456", 40, 80));
+    let mut no_collar_field = reading("AB-123456", 20, 81);
+    no_collar_field.as_object_mut().unwrap().remove("collar_id");
     let event: SqsEvent = serde_json::from_value(json!({"Records": [
         record("good-1", good_1.clone()),
         record("not-json", "{oops".into()),
-        record("good-2", reading("AB-123456", 20, 81).to_string()),
-        record("bad-location", out_of_range.to_string()),
-        record("unclaimed", reading("ZZ-000001", 20, 81).to_string()),
+        record("good-2", from_thing("AB-123456", no_collar_field)),
+        record("bad-location", from_thing("AB-123456", out_of_range)),
+        record("unclaimed", from_thing("ZZ-000001", reading("ZZ-000001", 20, 81))),
         record("dup-of-good-1", good_1),
+        record("names-another-collar", from_thing("AB-123456", reading("ZZ-000001", 15, 82))),
+        record("no-identity", reading("AB-123456", 15, 82).to_string()),
     ]}))
     .unwrap();
     let (collars, readings) = w.stream_tables().await;
     let c = handle_batch(&collars, &readings, event, Instant::now() + Duration::from_secs(10)).await;
     let response = &c.response;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-    assert_eq!(failed, vec!["not-json", "bad-location", "unclaimed"]);
+    assert_eq!(failed, vec!["not-json", "bad-location", "unclaimed", "names-another-collar", "no-identity"]);
     assert_eq!((c.accepted, c.duplicates), (2, 1), "the duplicate is counted once, not stored");
     let rejected: Vec<(&str, usize)> = c.rejected.iter().map(|(r, n)| (*r, *n)).collect();
-    assert_eq!(rejected, vec![("invalid_json", 1), ("location", 1), ("unclaimed_collar", 1)]);
+    assert_eq!(
+        rejected,
+        vec![
+            ("collar_mismatch", 1),
+            ("invalid_json", 1),
+            ("location", 1),
+            ("no_device_identity", 1),
+            ("unclaimed_collar", 1)
+        ]
+    );
     let (_, latest, _) = w.call("GET", "/v1/realtime?collar_id=AB-123456", &ada, None).await;
     assert_eq!(latest["heart_rate"], 81, "the good records were stored");
     assert_eq!(serde_json::to_value(response).unwrap()["batchItemFailures"][0]["itemIdentifier"], "not-json");

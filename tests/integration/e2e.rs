@@ -70,27 +70,36 @@ impl LocalStack {
         (access, tokens["refresh_token"].as_str().unwrap().to_owned())
     }
 
-    /// Moves a claim back in time in moto, as if made then, so past simulated hours count
-    /// (the API never lets a client backdate a claim).
-    async fn backdate_claim(&self, collar: &str, claimed_at_ms: i64) {
+    /// The stack's moto, for what only an operator's tools do (granting a scope, backdating).
+    async fn moto(&self) -> aws_sdk_dynamodb::Client {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(std::env::var("PETTY_MOTO_URL").unwrap())
             .load()
             .await;
         petty_shared::aws::dynamodb(&sdk)
-            .update_item()
-            .table_name(self.env.required("COLLARS_TABLE").unwrap())
-            .key("collar_id", aws_sdk_dynamodb::types::AttributeValue::S(collar.to_owned()))
-            .update_expression("SET created_at = :t")
-            .expression_attribute_values(
-                ":t",
-                aws_sdk_dynamodb::types::AttributeValue::N(
-                    (claimed_at_ms / 1000 + petty_shared::collar::CLOCK_SKEW_S).to_string(),
-                ),
-            )
-            .send()
-            .await
-            .unwrap();
+    }
+
+    /// An operator: an account granted `admin` as `make admin` does, logged in again so its
+    /// token carries the scope.
+    async fn operator(&self, email: &str) -> Caller {
+        self.register_and_login(email).await;
+        let (_, me) = self.call("GET", "/v1/auth/me", &self.login(email).await, None).await;
+        let user_id = me["user_id"].as_str().unwrap().to_owned();
+        petty_tests::grant_scope(&self.moto().await, &self.env, &user_id, email, "admin").await;
+        self.login(email).await
+    }
+
+    async fn login(&self, email: &str) -> Caller {
+        let creds = json!({"email": email, "password": petty_tests::apps::PASSWORD});
+        let (status, tokens) = self.call("POST", "/v1/auth/login", &Caller::Anonymous, Some(creds)).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        Caller::Bearer(tokens["access_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Moves a claim back in time in moto, as if made then, so past simulated hours count
+    /// (the API never lets a client backdate a claim).
+    async fn backdate_claim(&self, collar: &str, claimed_at_ms: i64) {
+        petty_tests::backdate_claim(&self.moto().await, &self.env, collar, claimed_at_ms).await;
     }
 }
 
@@ -123,10 +132,19 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
     let collar = format!("EE-{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
     let (jo, refresh) = stack.register_and_login(&format!("jo-{suffix}@example.com")).await;
 
-    // Claim the collar (moved back two days: yesterday's simulated day is Jo's) and a key for it.
+    // An operator registers the collar; Jo claims it with the printed code (moved back two
+    // days: yesterday's simulated day is Jo's) and makes a key for it.
+    let op = stack.operator(&format!("op-{suffix}@example.com")).await;
+    let (status, registered) =
+        stack.call("POST", "/v1/admin/collars", &op, Some(json!({"collars": [{"collar_id": collar}]}))).await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    let code = registered["collars"][0]["claim_code"].as_str().unwrap().to_owned();
     let pet = json!({"name": "Biscuit", "species": "dog", "weight_kg": 18.0, "breed": "Beagle"});
-    let (status, claimed) =
-        stack.call("POST", "/v1/collars", &jo, Some(json!({"collar_id": collar, "pet": pet}))).await;
+    let wrong = json!({"collar_id": collar, "claim_code": "7KQ4-M2XD-9HTR-B5N8", "pet": pet});
+    let (status, _) = stack.call("POST", "/v1/collars", &jo, Some(wrong)).await;
+    assert!(matches!(status, StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST), "a wrong code: {status}");
+    let claim = json!({"collar_id": collar, "claim_code": code, "pet": pet});
+    let (status, claimed) = stack.call("POST", "/v1/collars", &jo, Some(claim)).await;
     assert_eq!(status, StatusCode::CREATED, "{claimed}");
     let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
     stack.backdate_claim(&collar, yesterday - DAY_MS).await;

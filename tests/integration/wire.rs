@@ -89,8 +89,8 @@ async fn every_success_body_is_its_shared_type_exactly() {
     // A collar (claimed a day back, so yesterday's readings are Wyn's), edited and listed.
     let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
     let pet = json!({"name": "Biscuit", "species": "dog", "weight_kg": 18.0, "birth_date": "2020-03-01"});
-    apps.claim_at(&wyn, COLLAR, pet.clone(), yesterday - DAY_MS).await;
-    let claim = ClaimCollar { collar_id: COLLAR.into(), pet: serde_json::from_value(pet).unwrap() };
+    let claim_code = apps.claim_at(&wyn, COLLAR, pet.clone(), yesterday - DAY_MS).await;
+    let claim = ClaimCollar { collar_id: COLLAR.into(), claim_code, pet: serde_json::from_value(pet).unwrap() };
     let again: Collar = strict(
         "claim (already yours)",
         &call(&apps, "POST", "/v1/collars", Some(&wyn), Some(to_json(&claim)), StatusCode::OK).await,

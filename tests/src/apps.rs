@@ -12,7 +12,7 @@ use petty_data_processor::{DataApp, DataConfig};
 use petty_feedback::{FeedbackApp, FeedbackConfig};
 use petty_shared::HttpService;
 use petty_shared::config::FromEnv;
-use petty_shared::dynamo::{n, s};
+
 use petty_shared::secrets::{CacheSettings, SecretCache, SecretsManagerSource};
 use petty_timeline::{TimelineApp, TimelineConfig};
 use serde_json::{Value, json};
@@ -95,22 +95,23 @@ impl Apps {
         ("x-api-key", body["api_key"].as_str().unwrap().to_owned())
     }
 
-    /// Claims `collar` for `who`, then moves the claim back to `claimed_at_ms` (as if it had
-    /// been claimed then), so readings of past days are the owner's.
-    pub async fn claim_at(&self, who: &Header, collar: &str, pet: Value, claimed_at_ms: i64) {
-        let body = json!({"collar_id": collar, "pet": pet}).to_string();
+    /// Registers `collar` as the operators' route does (through the table module) and returns
+    /// its printed claim code.
+    pub async fn register(&self, collar: &str) -> String {
+        crate::register_collar(&self.env, collar).await.printed()
+    }
+
+    /// Registers `collar`, claims it for `who` with its code, then moves the claim back to
+    /// `claimed_at_ms` (as if it had been claimed then), so readings of past days are the
+    /// owner's.
+    pub async fn claim_at(&self, who: &Header, collar: &str, pet: Value, claimed_at_ms: i64) -> String {
+        let code = self.register(collar).await;
+        let body = json!({"collar_id": collar, "claim_code": code, "pet": pet}).to_string();
         let (status, reply, _) =
             crate::call(&self.http, &self.data, "POST", "/v1/collars", &[(who.0, &who.1)], Some(&body)).await;
         assert_eq!(status, StatusCode::CREATED, "{reply}");
-        petty_shared::aws::dynamodb(&sdk().await)
-            .update_item()
-            .table_name(self.env.required("COLLARS_TABLE").unwrap())
-            .key("collar_id", s(collar))
-            .update_expression("SET created_at = :t")
-            .expression_attribute_values(":t", n(claimed_at_ms / 1000 + petty_shared::collar::CLOCK_SKEW_S))
-            .send()
-            .await
-            .unwrap();
+        crate::backdate_claim(&petty_shared::aws::dynamodb(&sdk().await), &self.env, collar, claimed_at_ms).await;
+        code
     }
 
     /// Sends readings through the data processor in batches of 500, in the given order;

@@ -130,6 +130,58 @@ pub fn verifier(cache: Arc<SecretCache<SecretsManagerSource>>, jwks_secret_id: &
 /// An API Gateway HTTP API (v2) event (`path` may carry a query string).
 pub use petty_shared::testing::api_gateway_event as v2_event;
 
+/// Registers `collar` in the stage's collars table, as `POST /v1/admin/collars` does (the
+/// same table module), and returns its claim code.
+pub async fn register_collar(env: &petty_shared::Env, collar: &str) -> petty_shared::claim_code::ClaimCode {
+    let code = petty_shared::claim_code::ClaimCode::generate();
+    let table = petty_shared::tables::collars::CollarsTable::new(
+        petty_shared::aws::dynamodb(&sdk().await),
+        env.required("COLLARS_TABLE").unwrap(),
+    );
+    assert!(
+        table.register(collar, &code.hash(), None, chrono::Utc::now().timestamp()).await.unwrap(),
+        "{collar} is new"
+    );
+    code
+}
+
+/// Moves a claim back to `claimed_at_ms` (as if it had been claimed then, by a second owner:
+/// readings from that time on are theirs).
+pub async fn backdate_claim(ddb: &aws_sdk_dynamodb::Client, env: &petty_shared::Env, collar: &str, claimed_at_ms: i64) {
+    use petty_shared::dynamo::{n, s};
+    ddb.update_item()
+        .table_name(env.required("COLLARS_TABLE").unwrap())
+        .key("collar_id", s(collar))
+        .update_expression("SET created_at = :t, visible_from = :v")
+        .expression_attribute_values(":t", n(claimed_at_ms / 1000))
+        .expression_attribute_values(":v", n(claimed_at_ms))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Grants `scope` to the account of `email`, as `tools/local_aws.py grant-scope` does for an
+/// operator (both user items), so tests can call the operators' routes.
+pub async fn grant_scope(
+    ddb: &aws_sdk_dynamodb::Client,
+    env: &petty_shared::Env,
+    user_id: &str,
+    email: &str,
+    scope: &str,
+) {
+    use petty_shared::dynamo::s;
+    for pk in [format!("USER#{user_id}"), format!("EMAIL#{email}")] {
+        ddb.update_item()
+            .table_name(env.required("USERS_TABLE").unwrap())
+            .key("pk", s(pk))
+            .update_expression("SET scopes = list_append(scopes, :s)")
+            .expression_attribute_values(":s", aws_sdk_dynamodb::types::AttributeValue::L(vec![s(scope)]))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 /// A response's status, its JSON body (null when empty), and the response itself.
 pub type Reply = (lambda_http::http::StatusCode, Value, Response<Body>);
 

@@ -426,13 +426,25 @@ impl Client {
 
     // --- collars and readings -------------------------------------------------------------
 
-    /// Claims a collar for its pet (201; already yours: 200).
-    pub async fn claim_collar(&self, collar_id: &str, pet: &Pet) -> Result<Collar, Error> {
-        self.json(
-            Call::new(Method::POST, "v1/collars")
-                .json(&ClaimCollar { collar_id: collar_id.to_owned(), pet: pet.clone() })?,
-        )
-        .await
+    /// Claims a collar for its pet with the code printed in its box (201; already yours: 200).
+    pub async fn claim_collar(&self, collar_id: &str, claim_code: &str, pet: &Pet) -> Result<Collar, Error> {
+        let body = ClaimCollar { collar_id: collar_id.to_owned(), claim_code: claim_code.to_owned(), pet: pet.clone() };
+        self.json(Call::new(Method::POST, "v1/collars").json(&body)?).await
+    }
+
+    /// Registers serials before anyone owns them (`admin` scope): each new one's claim code
+    /// (and, with `iot`, its IoT identity) is in the answer, once.
+    pub async fn register_collars(&self, collars: &[(&str, bool)]) -> Result<RegisteredCollars, Error> {
+        let body = RegisterCollars {
+            collars: collars.iter().map(|(id, iot)| NewCollar { collar_id: (*id).to_owned(), iot: *iot }).collect(),
+        };
+        self.json(Call::new(Method::POST, "v1/admin/collars").json(&body)?).await
+    }
+
+    /// Replaces a registered collar's lost claim code (`admin` scope); the old one stops working.
+    pub async fn reset_claim_code(&self, collar_id: &str) -> Result<ClaimCodeReset, Error> {
+        let path = format!("v1/admin/collars/{}/claim-code", segment(collar_id)?);
+        self.json(Call::new(Method::POST, &path)).await
     }
 
     /// One page of the caller's collars.

@@ -227,7 +227,7 @@ async fn non_idempotent_post_is_never_retried_but_ingest_is() {
     let client = Client::new(config(&server.url)).unwrap();
     client.set_credentials(Credentials::ApiKey("pty_key".into()));
     let pet = serde_json::from_value(json!({"name": "Rex", "species": "dog", "weight_kg": 30.0})).unwrap();
-    let err = client.claim_collar("AB-123456", &pet).await.unwrap_err();
+    let err = client.claim_collar("AB-123456", "7KQ4-M2XD-9HTR-B5N8", &pet).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(server.count(), 1, "POST /v1/collars: sent once");
 

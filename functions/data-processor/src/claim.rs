@@ -61,8 +61,10 @@ where
     let (account_subject, collar_subject) =
         (format!("attempt#user#{me}#{window}"), format!("attempt#collar#{}#{window}", body.collar_id));
     let expires = window_end + limits.window_s;
-    let (by_account, by_collar) =
-        tokio::try_join!(app.counters.bump(&account_subject, expires), app.counters.bump(&collar_subject, expires),)?;
+    let (by_account, by_collar) = tokio::try_join!(
+        app.counters.bump_counter(&account_subject, expires),
+        app.counters.bump_counter(&collar_subject, expires),
+    )?;
     if by_account > limits.attempts_per_account || by_collar > limits.attempts_per_collar {
         audit::emit(&app.edge.audit, audit("collar_claim", "locked_out")).await;
         return Err(ApiError::TooManyRequests { retry_after_s: (window_end - now).max(1) as u64 });
@@ -77,7 +79,7 @@ where
     let hour = now.div_euclid(3600);
     let claimed_subject = format!("claimed#user#{me}#{hour}");
     let (held, claimed_this_hour) =
-        tokio::try_join!(app.collars.count_of_owner(me), app.counters.current(&claimed_subject))?;
+        tokio::try_join!(app.collars.count_of_owner(me), app.counters.counter(&claimed_subject))?;
     if held >= limits.collars_per_account {
         return Err(ApiError::Forbidden(format!(
             "an account may hold at most {} collars; release one first",
@@ -98,7 +100,7 @@ where
     };
     match app.collars.claim(&attempt).await {
         Ok(collar) => {
-            app.counters.bump(&claimed_subject, (hour + 2) * 3600).await?;
+            app.counters.bump_counter(&claimed_subject, (hour + 2) * 3600).await?;
             audit::emit(&app.edge.audit, audit("collar_claimed", "success")).await;
             json_response(StatusCode::CREATED, &app.collar_view(&collar).await?)
         }

@@ -25,7 +25,7 @@ impl ClaimAttemptsTable {
     }
 
     /// Adds one to `subject`'s counter (kept until `expires_at`, Unix s); the new count.
-    pub async fn bump(&self, subject: &str, expires_at: i64) -> Result<u32, StoreError> {
+    pub async fn bump_counter(&self, subject: &str, expires_at: i64) -> Result<u32, StoreError> {
         let out = self
             .client
             .update_item()
@@ -43,7 +43,7 @@ impl ClaimAttemptsTable {
     }
 
     /// `subject`'s counter (0 when there is none); a strongly consistent read.
-    pub async fn current(&self, subject: &str) -> Result<u32, StoreError> {
+    pub async fn counter(&self, subject: &str) -> Result<u32, StoreError> {
         let out = self
             .client
             .get_item()

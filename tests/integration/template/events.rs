@@ -124,6 +124,12 @@ async fn every_sample_event_gives_its_expected_status() {
         TimelineApp::new(&TimelineConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
     let feedback =
         FeedbackApp::new(&FeedbackConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let admin = petty_admin::AdminApp::new(
+        &petty_admin::AdminConfig::from_env(&stack.env).unwrap(),
+        petty_shared::aws::dynamodb(&sdk),
+        aws_sdk_iot::Client::new(&sdk),
+        cache(),
+    );
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in &expected_rows {
@@ -152,6 +158,7 @@ async fn every_sample_event_gives_its_expected_status() {
             Some("health") => serve_event(&http, &health, event, ctx).await.unwrap(),
             Some("timeline") => serve_event(&http, &timeline, event, ctx).await.unwrap(),
             Some("feedback") => serve_event(&http, &feedback, event, ctx).await.unwrap(),
+            Some("admin") => serve_event(&http, &admin, event, ctx).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };
         assert_eq!(resp["statusCode"].as_u64(), Some(u64::from(*status)), "{file}");

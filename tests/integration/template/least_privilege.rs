@@ -33,6 +33,18 @@ pub(super) const SDK_CALLS: &[(&str, &str)] = &[
     ("put_secret_value", "secretsmanager:PutSecretValue"),
     ("describe_alarms", "cloudwatch:DescribeAlarms"),
     ("put_metric_data", "cloudwatch:PutMetricData"),
+    ("create_thing", "iot:CreateThing"),
+    ("create_keys_and_certificate", "iot:CreateKeysAndCertificate"),
+    ("attach_policy", "iot:AttachPolicy"),
+    ("attach_thing_principal", "iot:AttachThingPrincipal"),
+];
+
+/// IoT calls whose resource is a kind of IoT resource, not one of the stack's: the code side
+/// names them like the grant side reads `arn:...:iot:...:<kind>/*` (`iot:thing/*`).
+pub(super) const IOT_TARGETS: &[(&str, &str)] = &[
+    ("iot:CreateThing", "iot:thing/*"),
+    ("iot:AttachThingPrincipal", "iot:thing/*"),
+    ("iot:AttachPolicy", "iot:cert/*"),
 ];
 pub(super) const TRANSACT: &str = "(per item)";
 
@@ -55,6 +67,7 @@ pub(super) const WILDCARD_ALLOWED: &[(&str, &str)] = &[
     // AWSLambdaBasicExecutionRole (logs) to every role it generates.
     ("xray:PutTraceSegments", "no resource-level permissions"),
     ("xray:PutTelemetryRecords", "no resource-level permissions"),
+    ("iot:CreateKeysAndCertificate", "no resource-level permissions: a certificate has no ARN before it exists"),
 ];
 
 /// Shared code that calls AWS, attributed to a function when its crate's sources contain one
@@ -88,6 +101,7 @@ pub(super) enum Target {
 const API_KEYS: Target = Target::Constructor("ApiKeysTable::new(", 1);
 const AUDIT: Target = Target::Constructor("AuditTable::new(", 1);
 const COLLARS: Target = Target::Constructor("CollarsTable::new(", 1);
+const CLAIMS: Target = Target::Constructor("ClaimAttemptsTable::new(", 1);
 const FEEDBACK: Target = Target::Constructor("FeedbackTable::new(", 1);
 const READINGS: Target = Target::Constructor("ReadingsTable::new(", 1);
 const SHOWN: Target = Target::Constructor("TimelineEventsTable::new(", 1);
@@ -146,7 +160,21 @@ pub(super) const SHARED: &[Shared] = &[
         COLLARS,
         &["dynamodb:GetItem"],
     ),
-    shared("collars claimed", "shared/src/tables/collars.rs", &[".claim("], COLLARS, &["dynamodb:PutItem"]),
+    shared(
+        "registrations read and collars claimed (the claim flow)",
+        "shared/src/tables/collars.rs",
+        &[".registration(", ".claim("],
+        COLLARS,
+        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    ),
+    shared("collars registered", "shared/src/tables/collars.rs", &[".register("], COLLARS, &["dynamodb:PutItem"]),
+    shared(
+        "claim codes reset",
+        "shared/src/tables/collars.rs",
+        &[".reset_claim_code("],
+        COLLARS,
+        &["dynamodb:UpdateItem"],
+    ),
     shared(
         "pet profiles updated",
         "shared/src/tables/collars.rs",
@@ -154,15 +182,24 @@ pub(super) const SHARED: &[Shared] = &[
         COLLARS,
         &["dynamodb:UpdateItem"],
     ),
-    shared("collars released", "shared/src/tables/collars.rs", &[".release("], COLLARS, &["dynamodb:DeleteItem"]),
+    shared("collars released", "shared/src/tables/collars.rs", &[".release("], COLLARS, &["dynamodb:UpdateItem"]),
     Shared {
-        what: "an owner's collars listed",
+        what: "an owner's collars listed and counted",
         file: "shared/src/tables/collars.rs",
-        used_if: &[".collars_of_owner("],
+        used_if: &[".collars_of_owner(", ".count_of_owner("],
         target: COLLARS,
         index: Some("owner_id-index"),
         calls: &["dynamodb:Query"],
     },
+    // Claim attempts and claims per hour.
+    shared(
+        "claim counters bumped",
+        "shared/src/tables/claim_attempts.rs",
+        &[".bump_counter("],
+        CLAIMS,
+        &["dynamodb:UpdateItem"],
+    ),
+    shared("claim counters read", "shared/src/tables/claim_attempts.rs", &[".counter("], CLAIMS, &["dynamodb:GetItem"]),
     // Readings.
     shared(
         "ingestion: duplicates checked, latest reading offered (ingest::store_valid)",
@@ -285,6 +322,12 @@ pub(super) fn granted(t: &Yaml, name: &str, f: &Yaml) -> BTreeSet<(String, Strin
                             let (logical, rest) = match tag.tag.to_string().as_str() {
                                 "!GetAtt" => (text.strip_suffix(".Arn").expect("X.Arn").to_owned(), String::new()),
                                 "!Ref" => (text.to_owned(), String::new()),
+                                "!Sub" if text.contains(":iot:") => {
+                                    // An IoT resource kind, e.g. `arn:...:iot:<region>:<account>:thing/*`.
+                                    let kind = text.rsplit(':').next().unwrap();
+                                    out.insert((action.clone(), format!("iot:{kind}")));
+                                    continue;
+                                }
                                 "!Sub" => {
                                     let inner = text
                                         .strip_prefix("${")

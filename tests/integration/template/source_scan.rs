@@ -337,6 +337,9 @@ impl CodeScan<'_> {
         if WILDCARD_ALLOWED.iter().any(|(a, _)| *a == action) {
             return Ok(vec![(action.to_owned(), "*".to_owned())]);
         }
+        if let Some((_, kind)) = IOT_TARGETS.iter().find(|(a, _)| *a == action) {
+            return Ok(vec![(action.to_owned(), (*kind).to_owned())]);
+        }
         if action == TRANSACT {
             // The items are built before the call, in the same function.
             let fn_start = s.code[..at].rfind("fn ").unwrap_or(0);
