@@ -79,7 +79,7 @@ impl CollarStore for CollarsTable {
 /// Registering collars and resetting their claim codes (the operators' routes).
 pub trait CollarRegistry: Send + Sync {
     /// False (nothing changed) when the serial is already registered.
-    fn register(
+    fn register_collar(
         &self,
         collar_id: &str,
         claim_code_hash: &str,
@@ -96,14 +96,14 @@ pub trait CollarRegistry: Send + Sync {
 }
 
 impl CollarRegistry for CollarsTable {
-    async fn register(
+    async fn register_collar(
         &self,
         collar_id: &str,
         hash: &str,
         iot_thing: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        CollarsTable::register(self, collar_id, hash, iot_thing, now).await
+        CollarsTable::register_collar(self, collar_id, hash, iot_thing, now).await
     }
     async fn reset_claim_code(&self, collar_id: &str, hash: &str, now: i64) -> Result<(), StoreError> {
         CollarsTable::reset_claim_code(self, collar_id, hash, now).await

@@ -506,7 +506,7 @@ impl crate::stores::ShownEvents for MemoryEventIndex {
 }
 
 impl crate::stores::CollarRegistry for MemoryCollars {
-    async fn register(
+    async fn register_collar(
         &self,
         collar_id: &str,
         hash: &str,

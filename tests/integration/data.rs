@@ -378,7 +378,8 @@ async fn the_stream_answers_only_batch_item_failures_and_is_measured_like_http_i
     let (collars, readings) = w.stream_tables().await;
     let outcome = handle_batch(&collars, &readings, event, Instant::now() + Duration::from_secs(10)).await;
     let answer = serde_json::to_value(&outcome.response).unwrap();
-    assert_eq!(answer["batchItemFailures"].as_array().unwrap().len(), 3, "{answer}");
+    assert_eq!(outcome.records, 4);
+    assert_eq!(answer["batchItemFailures"].as_array().unwrap().len(), 4, "every sample record fails: {answer}");
     assert_eq!(answer.as_object().unwrap().len(), 1, "only batchItemFailures goes back to Lambda: {answer}");
     // The same metric names as HTTP ingestion (the rejection-ratio alarm reads both).
     let mut metrics = petty_shared::metrics::Metrics::new("stream", "petty-test-stream");
@@ -386,7 +387,8 @@ async fn the_stream_answers_only_batch_item_failures_and_is_measured_like_http_i
     let emf: Vec<Value> = metrics.flush(0).iter().map(|l| serde_json::from_str::<Value>(l.trim()).unwrap()).collect();
     let rejected: f64 = emf.iter().filter_map(|m| m["ReadingsRejected"].as_f64()).sum();
     let batch: Vec<f64> = emf.iter().filter_map(|m| m["IngestBatchSize"].as_f64()).collect();
-    assert_eq!((rejected, batch), (3.0, vec![3.0]), "{emf:?}");
+    assert_eq!((rejected, batch), (4.0, vec![4.0]), "{emf:?}");
+    assert_eq!(outcome.rejected.get("collar_mismatch"), Some(&1), "the payload naming another collar");
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ pub async fn register_collar(env: &petty_shared::Env, collar: &str) -> petty_sha
         env.required("COLLARS_TABLE").unwrap(),
     );
     assert!(
-        table.register(collar, &code.hash(), None, chrono::Utc::now().timestamp()).await.unwrap(),
+        table.register_collar(collar, &code.hash(), None, chrono::Utc::now().timestamp()).await.unwrap(),
         "{collar} is new"
     );
     code

@@ -101,7 +101,7 @@ where
     async fn register_one(&self, collar_id: String, iot: bool, now: i64) -> Result<RegisteredCollar, ApiError> {
         let code = ClaimCode::generate();
         let thing = iot.then_some(collar_id.as_str());
-        if !self.registry.register(&collar_id, &code.hash(), thing, now).await? {
+        if !self.registry.register_collar(&collar_id, &code.hash(), thing, now).await? {
             return Ok(RegisteredCollar { collar_id, status: RegistrationStatus::Exists, claim_code: None, iot: None });
         }
         let identity = if iot {

@@ -6,7 +6,7 @@ use lambda_http::http::StatusCode;
 use petty_behaviour::segment::{DAY_MS, day_floor, event_id};
 use petty_behaviour::{Behavior, Episode, EpisodeStats};
 use petty_shared::stores::EventPublisher;
-use petty_shared::tables::collars::{CLOCK_SKEW_S, Collar};
+use petty_shared::tables::collars::Collar;
 use petty_shared::testing::{
     MemoryApiKeys, MemoryAudit, MemoryCollars, MemoryEventIndex, MemoryFeedback, MemorySecrets, Tokens, call, edge,
 };
@@ -28,10 +28,16 @@ async fn app() -> (App, Tokens, Vec<i64>) {
     let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
     let collars = MemoryCollars::default();
     let pet = serde_json::from_value(json!({"name": "Pip", "species": "dog", "weight_kg": 8})).unwrap();
-    let claimed_s = (yesterday - DAY_MS) / 1000 + CLOCK_SKEW_S;
-    let collar =
-        Collar { collar_id: COLLAR.into(), owner_id: "ada".into(), pet, created_at: claimed_s, updated_at: claimed_s };
-    collars.0.lock().unwrap().insert(COLLAR.into(), collar);
+    let claimed_s = (yesterday - DAY_MS) / 1000;
+    let collar = Collar {
+        collar_id: COLLAR.into(),
+        owner_id: "ada".into(),
+        pet,
+        created_at: claimed_s,
+        updated_at: claimed_s,
+        visible_from: claimed_s * 1000,
+    };
+    collars.insert_owned(collar);
     let starts: Vec<i64> = (1..=3).map(|h| yesterday + h * 3_600_000).collect();
     let shown = MemoryEventIndex::default();
     let episodes: Vec<Episode> = starts.iter().map(|s| episode(*s, Behavior::AnxiousPacing)).collect();

@@ -9,7 +9,7 @@ use petty_behaviour::segment::{DAY_MS, build_days, day_floor, event_id, normaliz
 use petty_behaviour::simulator::{profiles, simulate_day};
 use petty_shared::api::format_ms;
 use petty_shared::reading::{Activity, Reading};
-use petty_shared::tables::collars::{CLOCK_SKEW_S, Collar};
+use petty_shared::tables::collars::Collar;
 use petty_shared::tables::feedback::FeedbackRecord;
 use petty_shared::testing::{
     MemoryApiKeys, MemoryAudit, MemoryCollars, MemoryEventIndex, MemoryFeedback, MemoryReadings, MemorySecrets, Tokens,
@@ -42,10 +42,16 @@ fn app(claimed_ms: i64) -> (App, Tokens, i64, Vec<petty_behaviour::Sample>) {
         serde_json::json!({"name": "Biscuit", "species": "dog", "weight_kg": profile.weight_kg}),
     )
     .unwrap();
-    let claimed_s = claimed_ms / 1000 + CLOCK_SKEW_S;
-    let collar =
-        Collar { collar_id: COLLAR.into(), owner_id: "ada".into(), pet, created_at: claimed_s, updated_at: claimed_s };
-    collars.0.lock().unwrap().insert(COLLAR.into(), collar);
+    let claimed_s = claimed_ms / 1000;
+    let collar = Collar {
+        collar_id: COLLAR.into(),
+        owner_id: "ada".into(),
+        pet,
+        created_at: claimed_s,
+        updated_at: claimed_s,
+        visible_from: claimed_s * 1000,
+    };
+    collars.insert_owned(collar);
     let readings = MemoryReadings::default();
     let mut day = simulate_day(profile, 7, yesterday).delivered;
     normalize(&mut day);
@@ -61,6 +67,7 @@ fn app(claimed_ms: i64) -> (App, Tokens, i64, Vec<petty_behaviour::Sample>) {
             temperature_c: None,
             battery_pct: None,
             accuracy_m: None,
+            firmware: None,
         };
         readings.stored.lock().unwrap().insert((COLLAR.into(), s.ts_ms), r);
     }

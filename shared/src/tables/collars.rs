@@ -140,7 +140,7 @@ impl CollarsTable {
 
     /// Registers a new collar with its claim code's hash; false (and nothing changed) when the
     /// serial is already registered.
-    pub async fn register(
+    pub async fn register_collar(
         &self,
         collar_id: &str,
         claim_code_hash: &str,
