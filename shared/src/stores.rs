@@ -163,8 +163,12 @@ pub trait FeedbackReader: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> impl Future<Output = Result<Vec<FeedbackRecord>, StoreError>> + Send;
-    /// The pet's calibration (the default when there is none).
-    fn calibration_of(&self, collar_id: &str) -> impl Future<Output = Result<Calibration, StoreError>> + Send;
+    /// The pet's calibration for the ownership from `visible_from` (the default when none).
+    fn calibration_of(
+        &self,
+        collar_id: &str,
+        visible_from: i64,
+    ) -> impl Future<Output = Result<Calibration, StoreError>> + Send;
 }
 
 impl FeedbackReader for FeedbackTable {
@@ -176,8 +180,8 @@ impl FeedbackReader for FeedbackTable {
     ) -> Result<Vec<FeedbackRecord>, StoreError> {
         FeedbackTable::current_feedback(self, collar_id, from_ms, to_ms).await
     }
-    async fn calibration_of(&self, collar_id: &str) -> Result<Calibration, StoreError> {
-        FeedbackTable::calibration_of(self, collar_id).await
+    async fn calibration_of(&self, collar_id: &str, visible_from: i64) -> Result<Calibration, StoreError> {
+        FeedbackTable::calibration_of(self, collar_id, visible_from).await
     }
 }
 
@@ -199,6 +203,7 @@ pub trait FeedbackStore: FeedbackReader {
     fn save_calibration(
         &self,
         collar_id: &str,
+        visible_from: i64,
         c: &Calibration,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -218,8 +223,14 @@ impl FeedbackStore for FeedbackTable {
     ) -> Result<Page<FeedbackRecord>, StoreError> {
         FeedbackTable::feedback_page(self, collar_id, user_id, window, limit, start).await
     }
-    async fn save_calibration(&self, collar_id: &str, c: &Calibration, now_ms: i64) -> Result<(), StoreError> {
-        FeedbackTable::save_calibration(self, collar_id, c, now_ms).await
+    async fn save_calibration(
+        &self,
+        collar_id: &str,
+        from: i64,
+        c: &Calibration,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        FeedbackTable::save_calibration(self, collar_id, from, c, now_ms).await
     }
 }
 

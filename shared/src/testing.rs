@@ -166,8 +166,9 @@ impl Tokens {
 
 /// Collars in memory, with the table's conditions: a registration per serial, an owner while
 /// claimed; claim only unowned with the right code, update and release only by the owner.
+/// `.1` logs each store call by name, so tests can compare what different paths do.
 #[derive(Default)]
-pub struct MemoryCollars(pub Mutex<BTreeMap<String, (Registration, Option<Collar>)>>);
+pub struct MemoryCollars(pub Mutex<BTreeMap<String, (Registration, Option<Collar>)>>, pub Mutex<Vec<&'static str>>);
 
 impl MemoryCollars {
     /// Registers `collar_id` with `code` (as the operators' route would).
@@ -198,15 +199,18 @@ impl MemoryCollars {
 
 impl CollarLookup for MemoryCollars {
     async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("collar");
         Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).and_then(|(_, c)| c.clone()))
     }
 }
 
 impl CollarStore for MemoryCollars {
     async fn registration(&self, collar_id: &str) -> Result<Option<Registration>, StoreError> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("registration");
         Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).map(|(r, _)| r.clone()))
     }
     async fn claim(&self, c: &ClaimRequest<'_>) -> Result<Collar, StoreError> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("claim");
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let Some((reg, owned)) = all.get_mut(c.collar_id) else { return Err(StoreError::ConditionFailed) };
         if owned.is_some()
@@ -229,6 +233,7 @@ impl CollarStore for MemoryCollars {
         Ok(collar)
     }
     async fn count_of_owner(&self, owner: &str) -> Result<usize, StoreError> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("count_of_owner");
         let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         Ok(all.values().filter(|(_, c)| c.as_ref().is_some_and(|c| c.owner_id == owner)).count())
     }
@@ -272,18 +277,20 @@ impl CollarStore for MemoryCollars {
     }
 }
 
-/// Claim counters in memory.
+/// Claim counters in memory; `.1` logs each call by name.
 #[derive(Default)]
-pub struct MemoryCounters(pub Mutex<HashMap<String, u32>>);
+pub struct MemoryCounters(pub Mutex<HashMap<String, u32>>, pub Mutex<Vec<&'static str>>);
 
 impl crate::stores::ClaimCounters for MemoryCounters {
     async fn bump_counter(&self, subject: &str, _expires_at: i64) -> Result<u32, StoreError> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("bump_counter");
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let count = all.entry(subject.to_owned()).or_default();
         *count += 1;
         Ok(*count)
     }
     async fn counter(&self, subject: &str) -> Result<u32, StoreError> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("counter");
         Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(subject).copied().unwrap_or(0))
     }
 }
@@ -409,7 +416,8 @@ impl crate::stores::SampleSource for MemoryReadings {
 #[derive(Default)]
 pub struct MemoryFeedback {
     pub current: Mutex<BTreeMap<(String, i64, String, String), crate::tables::feedback::FeedbackRecord>>,
-    pub calibration: Mutex<HashMap<String, petty_behaviour::calibration::Calibration>>,
+    /// By (collar, the ownership's `visible_from`).
+    pub calibration: Mutex<HashMap<(String, i64), petty_behaviour::calibration::Calibration>>,
 }
 
 impl crate::stores::FeedbackReader for MemoryFeedback {
@@ -426,8 +434,13 @@ impl crate::stores::FeedbackReader for MemoryFeedback {
             .map(|(_, v)| v.clone())
             .collect())
     }
-    async fn calibration_of(&self, collar_id: &str) -> Result<petty_behaviour::calibration::Calibration, StoreError> {
-        Ok(self.calibration.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).cloned().unwrap_or_default())
+    async fn calibration_of(
+        &self,
+        collar_id: &str,
+        visible_from: i64,
+    ) -> Result<petty_behaviour::calibration::Calibration, StoreError> {
+        let all = self.calibration.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(all.get(&(collar_id.to_owned(), visible_from)).cloned().unwrap_or_default())
     }
 }
 
@@ -457,10 +470,14 @@ impl crate::stores::FeedbackStore for MemoryFeedback {
     async fn save_calibration(
         &self,
         collar_id: &str,
+        visible_from: i64,
         c: &petty_behaviour::calibration::Calibration,
         _now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.calibration.lock().unwrap_or_else(|p| p.into_inner()).insert(collar_id.to_owned(), c.clone());
+        self.calibration
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((collar_id.to_owned(), visible_from), c.clone());
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod data;
+mod devices;
 mod dynamo;
 mod e2e;
 mod feedback;

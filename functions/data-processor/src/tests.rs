@@ -78,6 +78,28 @@ async fn a_claim_needs_the_printed_code_and_every_failure_looks_the_same() {
 }
 
 #[tokio::test]
+async fn a_wrong_code_an_unregistered_serial_and_a_taken_collar_make_the_same_calls() {
+    let (app, t) = app();
+    claim(&app, &t.bearer("ada", SCOPES), "AB-123456").await;
+    let bob = t.bearer("bob", SCOPES);
+    let mut logs = Vec::new();
+    for (collar, code) in [
+        ("AB-123456", code_of("AB-123456").printed()), // taken, with its right code
+        ("AB-100", code_of("AB-200").printed()),       // registered, the wrong code
+        ("ZZ-999999", code_of("AB-200").printed()),    // never registered
+    ] {
+        app.collars.1.lock().unwrap().clear();
+        app.counters.1.lock().unwrap().clear();
+        assert_eq!(claim_with(&app, &bob, collar, &code).await.0, StatusCode::NOT_FOUND);
+        logs.push((app.collars.1.lock().unwrap().clone(), app.counters.1.lock().unwrap().clone()));
+    }
+    assert_eq!(logs[0], logs[1], "taken vs wrong code");
+    assert_eq!(logs[0], logs[2], "taken vs unregistered");
+    assert_eq!(logs[0].0, ["registration", "count_of_owner", "claim"]);
+    assert_eq!(logs[0].1, ["bump_counter", "bump_counter", "counter"]);
+}
+
+#[tokio::test]
 async fn a_malformed_code_is_a_400_naming_the_field() {
     let (app, t) = app();
     let ada = t.bearer("ada", SCOPES);

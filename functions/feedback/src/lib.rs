@@ -146,7 +146,7 @@ where
             .map(|v| Judgement { behavior: v.behavior, corrected: v.corrected })
             .collect();
         let c = Calibration::from_judgements(&mine);
-        self.feedback.save_calibration(&collar.collar_id, &c, now_ms()).await?;
+        self.feedback.save_calibration(&collar.collar_id, collar.visible_from_ms(), &c, now_ms()).await?;
         Ok(c)
     }
 

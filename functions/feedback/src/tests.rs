@@ -90,7 +90,8 @@ async fn three_consistent_corrections_calibrate_the_pet_and_two_do_not() {
         let calibrated = receipt["calibrated_by"].as_array().unwrap();
         assert_eq!(calibrated.is_empty(), i < 2, "after {} corrections: {receipt}", i + 1);
     }
-    let saved = app.feedback.calibration.lock().unwrap().get(COLLAR).cloned().unwrap();
+    let from = app.collars.collar(COLLAR).await.unwrap().unwrap().visible_from_ms();
+    let saved = app.feedback.calibration.lock().unwrap().get(&(COLLAR.to_owned(), from)).cloned().unwrap();
     assert_eq!(saved.pacing_behavior, Some(Behavior::Play));
 }
 

@@ -200,7 +200,7 @@ where
         let (readings, calibration, statuses) = petty_shared::xray::phase("read", async {
             tokio::try_join!(
                 self.readings.samples_by_day(&collar.collar_id, start, end),
-                self.feedback.calibration_of(&collar.collar_id),
+                self.feedback.calibration_of(&collar.collar_id, collar.visible_from_ms()),
                 self.feedback.current_feedback(&collar.collar_id, start, end),
             )
         })

@@ -173,3 +173,25 @@ async fn the_callers_own_verdict_is_attached_to_its_event_and_nobody_elses() {
     assert_eq!(body["timeline"][0]["feedback"]["user_feedback"], "incorrect", "ada's, not carol's");
     assert!(body["timeline"][1]["feedback"].is_null());
 }
+
+#[tokio::test]
+async fn a_previous_owners_calibration_never_reaches_the_next_owner() {
+    let noon = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS / 2;
+    let (app, t, yesterday, _) = app(noon);
+    let moved = petty_behaviour::calibration::Calibration {
+        elevated_ratio: Some(1.6),
+        because: vec!["elevated_heart_rate->rest".into()],
+        ..Default::default()
+    };
+    // The previous ownership (first owner: visible from 0) calibrated the pet.
+    app.feedback.calibration.lock().unwrap().insert((COLLAR.into(), 0), moved.clone());
+    let path = format!("/v1/pet-timeline?{}&limit=500", window(yesterday, yesterday + DAY_MS));
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let (_, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    assert_eq!(body["metadata"]["calibrated_by"], serde_json::json!([]), "the new ownership starts from the defaults");
+    // The current ownership's own calibration applies.
+    let from = app.collars.collar(COLLAR).await.unwrap().unwrap().visible_from_ms();
+    app.feedback.calibration.lock().unwrap().insert((COLLAR.into(), from), moved);
+    let (_, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    assert_eq!(body["metadata"]["calibrated_by"], serde_json::json!(["elevated_heart_rate->rest"]));
+}

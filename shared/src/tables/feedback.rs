@@ -5,8 +5,9 @@
 //!   (replaced by a new submission; `revisions` counts them). Sorted by the event's start.
 //! - `hist#<event start:013>#<behaviour>#<user>#<submitted:013>#<feedback id>`: every
 //!   submission, kept.
-//! - `calibration`: the pet's [`Calibration`] as JSON (written by feedback, read by the
-//!   timeline).
+//! - `calibration#<visible_from ms:013>`: the pet's [`Calibration`] as JSON for one
+//!   ownership (written by feedback, read by the timeline): a collar's next owner starts from
+//!   the model's defaults, never from the previous owner's corrections.
 //!
 //! One decoder, one key layout, one range for "events starting in `[from, to)`".
 
@@ -17,8 +18,11 @@ use petty_behaviour::calibration::Calibration;
 
 use crate::dynamo::{Item, StoreError, get_n, get_s, n, query_all, query_page, s, sdk_err};
 
-/// The sort key of the pet's calibration item.
-const CALIBRATION_KEY: &str = "calibration";
+/// The sort key of the pet's calibration for the ownership that sees readings from
+/// `visible_from` (Unix ms).
+fn calibration_key(visible_from: i64) -> String {
+    format!("calibration#{:013}", visible_from.max(0))
+}
 
 /// One stored verdict: a user's feedback on one event.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,15 +200,15 @@ impl FeedbackTable {
         Ok((items.iter().filter_map(record_from).collect(), next))
     }
 
-    /// The pet's calibration (the default when its owner never corrected it, or when the
-    /// stored one is unreadable).
-    pub async fn calibration_of(&self, collar_id: &str) -> Result<Calibration, StoreError> {
+    /// The pet's calibration for the ownership from `visible_from` (the default when that
+    /// owner never corrected it, or when the stored one is unreadable).
+    pub async fn calibration_of(&self, collar_id: &str, visible_from: i64) -> Result<Calibration, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("collar_id", s(collar_id))
-            .key("sk", s(CALIBRATION_KEY))
+            .key("sk", s(calibration_key(visible_from)))
             .send()
             .await
             .map_err(sdk_err)?;
@@ -216,14 +220,20 @@ impl FeedbackTable {
             .unwrap_or_default())
     }
 
-    /// Stores the pet's calibration for the timeline to read.
-    pub async fn save_calibration(&self, collar_id: &str, c: &Calibration, now_ms: i64) -> Result<(), StoreError> {
+    /// Stores the pet's calibration for the ownership from `visible_from`, for the timeline.
+    pub async fn save_calibration(
+        &self,
+        collar_id: &str,
+        visible_from: i64,
+        c: &Calibration,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(c).map_err(|e| StoreError::Other(e.to_string()))?;
         self.client
             .put_item()
             .table_name(&self.table)
             .item("collar_id", s(collar_id))
-            .item("sk", s(CALIBRATION_KEY))
+            .item("sk", s(calibration_key(visible_from)))
             .item("calibration", s(json))
             .item("updated_at", n(now_ms))
             .send()
