@@ -221,6 +221,16 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
         let (status, reply) = stack.call(method, &path, &stranger, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {reply}");
     }
+    // The operators' routes are not an owner's: a stranger and the owner alike get a 403.
+    for who in [&stranger, &jo] {
+        let register = json!({"collars": [{"collar_id": "EE-999999"}]});
+        assert_eq!(stack.call("POST", "/v1/admin/collars", who, Some(register)).await.0, StatusCode::FORBIDDEN);
+        let reset = format!("/v1/admin/collars/{collar}/claim-code");
+        assert_eq!(stack.call("POST", &reset, who, None).await.0, StatusCode::FORBIDDEN);
+    }
+    // The stranger cannot claim Jo's collar, even with its printed code.
+    let steal = json!({"collar_id": collar, "claim_code": code, "pet": {"name": "Mine", "species": "dog", "weight_kg": 9}});
+    assert_eq!(stack.call("POST", "/v1/collars", &stranger, Some(steal)).await.0, StatusCode::NOT_FOUND);
     let (status, theirs) = stack.call("GET", "/v1/collars", &stranger, None).await;
     assert_eq!((status, theirs["collars"].clone()), (StatusCode::OK, json!([])));
     let (status, still) = stack.call("GET", &format!("/v1/collars/{collar}"), &jo, None).await;
