@@ -169,17 +169,30 @@ impl CollarsTable {
     /// Replaces a registered collar's claim code (the operator's reset); `ConditionFailed` when
     /// the serial is not registered.
     pub async fn reset_claim_code(&self, collar_id: &str, claim_code_hash: &str, now: i64) -> Result<(), StoreError> {
-        self.client
+        let set = "SET claim_code_hash = :h, code_reset_at = :now";
+        self.update_if(collar_id, set, "attribute_exists(collar_id)", [(":h", s(claim_code_hash)), (":now", n(now))])
+            .await
+    }
+
+    /// One conditional update of a collar's item, nothing returned.
+    async fn update_if(
+        &self,
+        collar_id: &str,
+        update: &str,
+        condition: &str,
+        values: [(&str, aws_sdk_dynamodb::types::AttributeValue); 2],
+    ) -> Result<(), StoreError> {
+        let mut req = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("collar_id", s(collar_id))
-            .update_expression("SET claim_code_hash = :h, code_reset_at = :now")
-            .condition_expression("attribute_exists(collar_id)")
-            .expression_attribute_values(":h", s(claim_code_hash))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await
-            .map_err(sdk_err)?;
+            .update_expression(update)
+            .condition_expression(condition);
+        for (name, value) in values {
+            req = req.expression_attribute_values(name, value);
+        }
+        req.send().await.map_err(sdk_err)?;
         Ok(())
     }
 
@@ -274,17 +287,7 @@ impl CollarsTable {
     /// Releases a collar `owner` owns, keeping its registration for the next owner;
     /// `ConditionFailed` otherwise.
     pub async fn release(&self, collar_id: &str, owner: &str, now: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("collar_id", s(collar_id))
-            .update_expression("REMOVE owner_id, pet, created_at, updated_at, visible_from SET released_at = :now")
-            .condition_expression("owner_id = :me")
-            .expression_attribute_values(":me", s(owner))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await
-            .map_err(sdk_err)?;
-        Ok(())
+        let update = "REMOVE owner_id, pet, created_at, updated_at, visible_from SET released_at = :now";
+        self.update_if(collar_id, update, "owner_id = :me", [(":me", s(owner)), (":now", n(now))]).await
     }
 }
