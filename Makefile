@@ -13,7 +13,7 @@ SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
 .PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz fuzz-api clean \
-        lint-template template-tools sam-build deploy cli cli-journey e2e load faults
+        lint-template template-tools sam-build deploy cli cli-journey e2e load faults admin stream-check stream-demo
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,23 @@ load: venv ## Collars ingesting, owners reading for 60 s on a fresh local stack;
 
 faults: venv ## Endpoint outage, JWT key rotation and DynamoDB throttling on a fresh local stack (~2 min), each asserted
 	tools/with_stack.sh faults $(VENV)/bin/python tools/faults.py
+
+stream-check: venv ## The collar stream on a fresh local stack: IoT rule's queue -> tools/queue_poller.py -> petty-stream; good stored once, bad dead-lettered
+	tools/with_stack.sh stream $(VENV)/bin/python tools/stream_check.py
+
+stream-demo: venv ## Publish the last MINUTES=10 of COLLAR=DM-000001's simulated day through the readings queue, as the IoT rule would (needs `make dev`)
+	$(VENV)/bin/python tools/queue_publish.py --env-file .dev.env simulate --collar $${COLLAR:-DM-000001} --minutes $${MINUTES:-10}
+	@echo "the queue poller of \`make dev\` hands them to petty-stream; then: petty realtime $${COLLAR:-DM-000001}, petty collars show $${COLLAR:-DM-000001}"
+
+# An operator: an account with the `admin` scope (registers collars: POST /v1/admin/collars,
+# `petty admin register`). Local by default (`make dev`'s moto); ENDPOINT= (empty) grants it in
+# the AWS account of your credentials (AWS_PROFILE / AWS_REGION), stage STAGE.
+ADMIN_ENDPOINT = $(if $(filter undefined,$(origin ENDPOINT)),http://127.0.0.1:$(or $(MOTO_PORT),4566),$(ENDPOINT))
+
+admin: venv ## Grant EMAIL's account the admin scope (audited), then log in again: EMAIL=... [STAGE=dev] [ENDPOINT=http://127.0.0.1:4566; empty: AWS]
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=ops@example.com [STAGE=dev] [ENDPOINT=http://127.0.0.1:4566]" >&2; exit 2; }
+	$(VENV)/bin/python tools/local_aws.py grant-scope --stage $(or $(STAGE),dev) --email '$(EMAIL)' $(if $(ADMIN_ENDPOINT),--endpoint $(ADMIN_ENDPOINT))
+	@echo "$(EMAIL) has the admin scope from its next login: petty login --email $(EMAIL), then petty admin register COLLAR..."
 
 fmt: ## Format the code
 	cargo fmt --all

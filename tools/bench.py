@@ -18,8 +18,9 @@ measures:
              target/bench/lambda/ for the floor, else tools/arm64-build.stamp, else n/a)
 
 and each function's ratio to the floor. Events are real requests against the seeded moto
-stack of --env-file: a user registered and logged in through petty-auth, a collar claimed and
-a reading ingested through petty-data-processor; every response's status is checked and the
+stack of --env-file: a user registered and logged in through petty-auth, a collar registered by
+an operator (granted `admin` in moto; petty-admin) and claimed with its code and a reading
+ingested through petty-data-processor; every response's status is checked and the
 mismatches are counted in the table. Then it runs the in-process examples (auth_bench,
 validate_bench, ingest_bench, timeline_bench) and folds their figures in.
 
@@ -266,8 +267,19 @@ def expect(result: dict, statuses: tuple, what: str):
     return body_json(result)
 
 
+def setup_binary(name: str) -> Path:
+    """A function binary for the fixtures only (never measured): the release build if there is
+    one, else the debug build, else a debug build made now."""
+    for path in (release(name), ROOT / "target" / "debug" / name):
+        if path.exists():
+            return path
+    subprocess.run(["cargo", "build", "--quiet", "--bin", name], cwd=ROOT, check=True)
+    return ROOT / "target" / "debug" / name
+
+
 class Fixtures:
-    """A user, its access token, a claimed collar and one reading, made through the functions."""
+    """A user, its access token, a collar registered by an operator and claimed with its code,
+    and one reading, made through the functions."""
 
     def __init__(self, env: dict, logs: Path):
         self.env, self.logs = env, logs
@@ -281,10 +293,12 @@ class Fixtures:
             expect(p.invoke(v2_event("POST", "/v1/auth/register", body=creds)), (201,), "register")
         finally:
             p.stop()
+        code = self.register_collar()
         bearer = {"authorization": f"Bearer {self.token()}"}
         p = Process(release("petty-data-processor"), env, logs / "setup-data-processor.log")
         try:
-            claim = json.dumps({"collar_id": self.collar, "pet": {"name": "Bench", "species": "dog", "weight_kg": 20}})
+            claim = json.dumps({"collar_id": self.collar, "claim_code": code,
+                                "pet": {"name": "Bench", "species": "dog", "weight_kg": 20}})
             expect(p.invoke(v2_event("POST", "/v1/collars", bearer, claim)), (200, 201), "claim collar")
             ts = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             reading = json.dumps({"collar_id": self.collar, "timestamp": ts, "heart_rate": 85, "activity_level": 1,
@@ -292,6 +306,24 @@ class Fixtures:
             expect(p.invoke(v2_event("POST", "/v1/ingest", bearer, reading)), (200, 201), "ingest a reading")
         finally:
             p.stop()
+
+    def register_collar(self) -> str:
+        """The collar registered as an operator does it (tools/loadlib.py's Operator: an account
+        granted `admin` in the bench's moto, POST /v1/admin/collars): its claim code."""
+        from loadlib import Operator
+
+        def call(method: str, path: str, body=None, token=None):
+            name = "petty-admin" if path.startswith("/v1/admin/") else "petty-auth"
+            headers = {"authorization": f"Bearer {token}"} if token else None
+            p = Process(setup_binary(name), self.env, self.logs / f"setup-{name.removeprefix('petty-')}.log")
+            try:
+                result = p.invoke(v2_event(method, path, headers, json.dumps(body) if body is not None else None))
+            finally:
+                p.stop()
+            return result["status"], body_json(result)
+
+        operator = Operator(call, endpoint=self.env["AWS_ENDPOINT_URL"], stage=self.env["STAGE"])
+        return operator.register([self.collar])[self.collar]
 
     def token(self) -> str:
         """An access token at least 5 of its 15 minutes from expiry (logs in again if needed)."""

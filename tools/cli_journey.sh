@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The `petty` CLI's whole journey against the real function binaries on a fresh local stack
 # (tools/stack.sh: a stage seeded in moto, every function behind `cargo lambda watch`): register, login,
-# collars, API keys, ingest (JSONL and CSV), simulate, realtime --watch, timeline, feedback,
-# plan, health, a forced token refresh and logout, each checked for its exit code and output.
+# an operator (granted `admin` with tools/local_aws.py grant-scope) registering collars with
+# `petty admin register` (codes, IoT certificates to 0600 files, reset-code), the owner
+# claiming with `--claim-code` (wrong, malformed and missing codes refused first), API keys,
+# ingest (JSONL and CSV), simulate (claiming with a code), realtime --watch, the fleet status,
+# timeline, feedback, plan, health, a forced token refresh and logout, each checked for its
+# exit code and output.
 # A step of `make test` (moto already running: AWS_ENDPOINT_URL); alone (`make cli-journey`)
 # it starts and stops its own moto. Stops what it started by pid, even on failure.
 set -euo pipefail
@@ -20,7 +24,6 @@ cleanup() {
 trap cleanup EXIT
 
 stack_up cli
-collars_table=$(sed -n 's/^COLLARS_TABLE=//p' "$PETTY_STACK_ENV")
 cargo build --quiet -p petty-cli
 PETTY="$ROOT/target/debug/petty"
 export PETTY_CONFIG_DIR="$work/config" PETTY_PASSWORD="correct horse battery staple"
@@ -58,19 +61,56 @@ expect 0 login --email cli@example.com; has "logged in as cli@example.com"
 [ "$(stat -c %a "$PETTY_CONFIG_DIR/session.json")" = 600 ] || { echo "FAIL: session file not 0600"; exit 1; }
 expect 0 whoami --json; [ "$(json 'd["email"]')" = cli@example.com ]
 
-# Collars (the claim moved a day back in moto, as if made yesterday, so simulated past hours are the owner's)
-expect 0 collars add SM-000001 --name Biscuit --species dog --weight-kg 18 --breed Beagle; has "collar SM-000001 is yours"
-"$VENV/bin/python" - "$PETTY_MOTO_URL" "$collars_table" <<'PY'
-import sys, time, boto3
-ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id="test", aws_secret_access_key="test")
-ddb.update_item(TableName=sys.argv[2], Key={"collar_id": {"S": "SM-000001"}},
-                UpdateExpression="SET created_at = :t", ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 86400)}})
-PY
+# An operator, as on any stack: an account of its own (its own session directory), refused the
+# operators' routes until granted `admin` (tools/local_aws.py grant-scope) and logged in again.
+ops() { PETTY_CONFIG_DIR="$work/ops" PETTY_PASSWORD="operator password, locally" expect "$@"; }
+ops 0 register --email ops@example.com --name "Cli Operator"; has "registered ops@example.com"
+ops 3 admin register SM-000001; has "not logged in"
+ops 0 login --email ops@example.com
+ops 3 admin register SM-000001; has "403"
+expect 3 admin register SM-000001    # the owner is no operator either
+"$VENV/bin/python" tools/local_aws.py grant-scope --endpoint "$PETTY_MOTO_URL" --stage "$PETTY_STACK_STAGE" \
+  --email ops@example.com >/dev/null
+ops 3 admin register SM-000001; has "403"    # the scope is in tokens issued after the grant
+ops 0 login --email ops@example.com
+ops 0 whoami; has "admin"
+ops 0 admin register SM-000001 SM-000002 SM-000003 --json
+code1=$(json '[c["claim_code"] for c in d["collars"] if c["collar_id"] == "SM-000001"][0]')
+code2=$(json '[c["claim_code"] for c in d["collars"] if c["collar_id"] == "SM-000002"][0]')
+[ "$(json '" ".join(c["status"] for c in d["collars"])')" = "registered registered registered" ] \
+  || { echo "FAIL: three new registrations expected: $out"; exit 1; }
+ops 0 admin register SM-000003 SM-000004; has "SM-000003  exists"; has "(not shown again)"; has "SM-000004  registered"
+code4=$(awk '$1 == "SM-000004" {print $3}' <<<"$out")
+[[ "$code4" =~ ^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$ ]] || { echo "FAIL: no claim code printed: $out"; exit 1; }
+ops 6 admin register SM-1; has "422"
+ops 2 admin register SM-000005 SM-000005; has "twice"
+# IoT identities: certificate and key to 0600 files in --out, nothing secret on stdout.
+ops 0 admin register IO-000001 --iot --out "$work/certs"; has "IO-000001  registered"; has "$work/certs/IO-000001.private.key"
+grep -q "PRIVATE KEY" <<<"$out$err" && { echo "FAIL: a private key on the terminal"; exit 1; }
+for f in IO-000001.cert.pem IO-000001.private.key; do
+  [ "$(stat -c %a "$work/certs/$f")" = 600 ] && [ -s "$work/certs/$f" ] || { echo "FAIL: $f missing or not 0600"; exit 1; }
+done
+grep -q "PRIVATE KEY" "$work/certs/IO-000001.private.key" || { echo "FAIL: no private key in the file"; exit 1; }
+ops 2 admin register IO-000001 --iot --out "$work/certs"; has "not overwritten"
+# A lost code replaced: the old one stops working.
+ops 0 admin reset-code SM-000003 --json; code3=$(json 'd["claim_code"]')
+old3=$code3; ops 0 admin reset-code SM-000003; has "new claim code"; code3=$(awk '{print $NF}' <<<"$out")
+ops 4 admin reset-code XX-999999
+
+# The owner claims with the code from the box: wrong, malformed and missing codes refused first.
+pet=(--name Biscuit --species dog --weight-kg 18 --breed Beagle)
+expect 2 collars add SM-000001 "${pet[@]}"; has "--claim-code"
+expect 6 collars add SM-000001 --claim-code "not a code" "${pet[@]}"; has "invalid_claim_code"
+expect 4 collars add SM-000001 --claim-code "$code2" "${pet[@]}"    # another collar's code
+expect 4 collars add SM-000003 --claim-code "$old3" "${pet[@]}"     # replaced by reset-code
+expect 4 collars add SM-000009 --claim-code "$code1" "${pet[@]}"    # not registered: the same answer
+expect 0 collars add SM-000001 --claim-code "$(tr 'A-Z' 'a-z' <<<"${code1//-/ }")" "${pet[@]}"; has "collar SM-000001 is yours"
+expect 0 collars add SM-000001 --claim-code "$code1" "${pet[@]}" --json; [ "$(json 'd["collar_id"]')" = SM-000001 ]
+ops 4 collars add SM-000001 --claim-code "$code1" --name Rex --species dog --weight-kg 30    # someone else's now
 expect 0 collars list; has "SM-000001"; has "Biscuit"
-expect 0 collars show SM-000001; has "Beagle"
+expect 0 collars show SM-000001; has "Beagle"; has "last seen  never"
 expect 4 collars show XX-999999
-expect 2 collars add SM-000002 --name Rex --species cow --weight-kg 3
+expect 2 collars add SM-000003 --claim-code "$code3" --name Rex --species cow --weight-kg 3
 
 # API keys
 expect 0 api-keys create --name journey --scope readings:write --scope readings:read --scope timeline:read --collar SM-000001 --json
@@ -87,15 +127,23 @@ ts() { date -u -d "@$1" +%FT%TZ; }
 } >"$work/readings.jsonl"
 PETTY_API_KEY=$key expect 6 ingest --file "$work/readings.jsonl"; has "3 readings: 2 accepted, 0 duplicates, 1 rejected"
 PETTY_API_KEY=$key expect 6 ingest --file "$work/readings.jsonl"; has "0 accepted, 2 duplicates, 1 rejected"
-printf 'collar_id,timestamp,heart_rate,activity_level,lon,lat\nSM-000001,%s,88,0,-74.006,40.7128\n' "$(ts $((now - 5)))" >"$work/readings.csv"
+printf 'collar_id,timestamp,heart_rate,activity_level,lon,lat,battery_pct,firmware\nSM-000001,%s,88,0,-74.006,40.7128,77,2.4.1-b7\n' \
+  "$(ts $((now - 5)))" >"$work/readings.csv"
 PETTY_API_KEY=$key expect 0 ingest --file "$work/readings.csv" --json; [ "$(json 'd["accepted"]')" = 1 ]
+# The fleet status follows the newest reading.
+expect 0 collars show SM-000001; has "battery    77%"; has "firmware   2.4.1-b7"; has "s ago)"
+expect 0 collars show SM-000001 --json; [ "$(json 'd["firmware"]')" = 2.4.1-b7 ] && [ "$(json 'd["last_seen_at"] is not None')" = True ]
 expect 2 ingest --file "$work/missing.jsonl"
 
-# Simulate two hours (claims nothing new: SM-000001 is ours), then the same again: all duplicates
-expect 0 simulate --collars 1 --hours 2 --json
-sent=$(json 'd["sent"]'); [ "$(json 'd["accepted"]+d["duplicates"]')" = "$sent" ] && [ "$sent" -gt 500 ]
-expect 0 simulate --collars 1 --hours 2 --json; [ "$(json 'd["duplicates"]')" = "$sent" ] && [ "$(json 'd["accepted"]')" = 0 ]
-
+# Simulate two hours of two collars: SM-000001 is ours, SM-000002 needs its code; then the
+# same again: all duplicates (nothing left to claim). A first owner sees the hours before the claim.
+expect 2 simulate --collars 2 --hours 2 --json; has "SM-000002 is not yours yet"; has "--claim-code SM-000002=CODE"
+expect 2 simulate --collars 2 --hours 2 --claim-code "$code2" --json; has "say whose"
+expect 0 simulate --collars 2 --hours 2 --claim-code "SM-000002=$code2" --json
+sent=$(json 'd["sent"]'); [ "$(json 'd["accepted"]+d["duplicates"]')" = "$sent" ] && [ "$sent" -gt 1000 ]
+expect 0 simulate --collars 2 --hours 2 --json; [ "$(json 'd["duplicates"]')" = "$sent" ] && [ "$(json 'd["accepted"]')" = 0 ]
+expect 0 collars list; has "SM-000002"
+expect 4 simulate --collars 1 --prefix IO --hours 1 --claim-code "$code4"    # SM-000004's code for IO-000001
 # Realtime, once and watching (adaptive: the next poll's delay follows the activity)
 PETTY_API_KEY=$key expect 0 realtime SM-000001; has "SM-000001"; has "bpm"
 expect 0 realtime SM-000001 --watch --count 2 --active-every 1 --rest-every 2 --json

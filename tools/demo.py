@@ -1,9 +1,14 @@
-"""Loads `make dev`'s demo: an owner, a collar, and one simulated day of readings, through the
-local API (register, login, claim, API key, ingest), then prints how to see its timeline.
+"""Loads `make dev`'s demo through the local API, then prints how to use it:
 
-The day is yesterday (UTC), produced by the Rust simulator (`--example simulate`). A collar's
-owner only sees readings from after the claim, so the demo backdates its claim in the local
-moto by two days: the only write made around the API, and only ever on the local stack.
+- an operator, OPS_EMAIL, made one as on any stack: registered, granted `admin` with
+  `tools/local_aws.py grant-scope` (in the local moto), logged in again; it registers the demo
+  collar through `POST /v1/admin/collars` and gets its claim code (tools/loadlib.py's Operator);
+- an owner, EMAIL, who claims the collar with that code, creates the collar's API key and
+  ingests one simulated day.
+
+The day is yesterday (UTC), produced by the Rust simulator (`--example simulate`): a collar's
+first owner sees what it buffered before the claim, so the day is the owner's. The grant is
+the only write made around the API, and only ever on the local stack.
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
+from loadlib import Operator
+
 EMAIL = "demo@petty.local"
 PASSWORD = "demo-password-petty-2026"
+OPS_EMAIL = "ops@petty.local"
+OPS_PASSWORD = "ops-password-petty-2026"
 COLLAR = "DM-000001"
+FIRMWARE = "2.4.1"
 
 
 def call(api: str, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
@@ -49,34 +59,24 @@ def wait_for(api: str, seconds: int) -> None:
     sys.exit(f"demo: the local API at {api} did not answer within {seconds} s")
 
 
-def backdate_claim(endpoint: str, table: str, days: int) -> None:
-    import boto3
-
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    at = int(time.time()) - days * 86_400
-    ddb.update_item(
-        TableName=table,
-        Key={"collar_id": {"S": COLLAR}},
-        UpdateExpression="SET created_at = :t",
-        ExpressionAttributeValues={":t": {"N": str(at)}},
-    )
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--api", required=True)
-    p.add_argument("--endpoint", required=True, help="moto, for the claim's backdating")
-    p.add_argument("--collars-table", required=True)
+    p.add_argument("--endpoint", required=True, help="the local moto, where the operator is granted `admin`")
+    p.add_argument("--stage", default="dev")
     p.add_argument("--wait", type=int, default=900)
     args = p.parse_args()
 
     wait_for(args.api, args.wait)
+
+    def api_call(method, path, body=None, token=None):
+        return call(args.api, method, path, body, {"authorization": f"Bearer {token}"} if token else None)
+
+    operator = Operator(api_call, endpoint=args.endpoint, stage=args.stage, email=OPS_EMAIL, password=OPS_PASSWORD)
+    try:
+        claim_code = operator.register([COLLAR])[COLLAR]
+    except RuntimeError as e:
+        sys.exit(f"demo: the operator could not register {COLLAR}: {e}")
     creds = {"email": EMAIL, "password": PASSWORD}
     status, body = call(args.api, "POST", "/v1/auth/register", {**creds, "name": "Demo Owner"})
     if status not in (201, 409):
@@ -86,10 +86,10 @@ def main() -> None:
         sys.exit(f"demo: login answered {status}: {body}")
     bearer = {"authorization": f"Bearer {body['access_token']}"}
     pet = {"name": "Biscuit", "species": "dog", "breed": "Beagle", "birth_date": "2021-04-12", "weight_kg": 18.0}
-    status, body = call(args.api, "POST", "/v1/collars", {"collar_id": COLLAR, "pet": pet}, bearer)
+    claim = {"collar_id": COLLAR, "claim_code": claim_code, "pet": pet}
+    status, body = call(args.api, "POST", "/v1/collars", claim, bearer)
     if status not in (200, 201):
         sys.exit(f"demo: claim answered {status}: {body}")
-    backdate_claim(args.endpoint, args.collars_table, 2)
     status, body = call(
         args.api,
         "POST",
@@ -108,6 +108,9 @@ def main() -> None:
         check=True, capture_output=True, text=True,
     ).stdout.splitlines()
     readings = [json.loads(line) for line in lines]
+    # Fleet status (`petty collars show`): a battery draining over the day, a firmware version.
+    for i, r in enumerate(readings):
+        r.update(battery_pct=max(5, 100 - 40 * i // max(1, len(readings))), firmware=FIRMWARE)
     accepted = duplicates = 0
     for i in range(0, len(readings), 500):
         status, body = call(args.api, "POST", "/v1/ingest", {"readings": readings[i:i + 500]}, collar_key)
@@ -116,13 +119,24 @@ def main() -> None:
         accepted += body["accepted"]
         duplicates += body["duplicates"]
     api = "" if args.api == "http://127.0.0.1:9000" else f" --api {args.api}"
+    moto_port = args.endpoint.rsplit(":", 1)[-1].rstrip("/")
+    make_vars = ("" if args.stage == "dev" else f" STAGE={args.stage}") + \
+        ("" if moto_port == "4566" else f" ENDPOINT={args.endpoint}")
     print(f"""
 Demo loaded: {EMAIL} / {PASSWORD} owns collar {COLLAR} (Biscuit); {day}: {accepted} readings stored, {duplicates} duplicate deliveries ignored.
+Operator {OPS_EMAIL} / {OPS_PASSWORD} (admin scope) registered {COLLAR}; the owner claimed it with its code.
 See its day with the petty CLI (`cargo install --path clients/petty-cli`, or `cargo run -q -p petty-cli --` in place of `petty`):
   PETTY_PASSWORD='{PASSWORD}' petty{api} login --email {EMAIL}
   petty{api} timeline {COLLAR} --day {day}
   petty{api} plan {COLLAR}
+  petty{api} collars show {COLLAR}          # fleet status: last seen, battery, firmware
 (Against moto a day's timeline takes 6-10 s: moto serves ~1,000-1,400 items/s.)
+Register a collar as an operator, then claim it as an owner:
+  PETTY_PASSWORD='{OPS_PASSWORD}' petty{api} login --email {OPS_EMAIL}   # already admin; another account: make admin{make_vars} EMAIL=you@example.com, then log in again
+  petty{api} admin register AB-123456                 # prints its claim code, once
+  PETTY_PASSWORD='{PASSWORD}' petty{api} login --email {EMAIL}
+  petty{api} collars add AB-123456 --claim-code CODE --name Rex --species dog --weight-kg 30
+Collar readings through the IoT rule's queue (the poller runs with `make dev`): make stream-demo COLLAR={COLLAR}
 """, flush=True)
 
 

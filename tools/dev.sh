@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# `make dev`: moto on 127.0.0.1, every table and secret of template.yaml created in it (fresh
-# RSA key set included), then every function behind one local HTTP endpoint via
-# `cargo lambda watch`, and a demo day loaded through the API (tools/demo.py). Ctrl-C stops
-# everything, moto included, by pid.
+# `make dev`: moto on 127.0.0.1, every table, secret and queue of template.yaml created in it
+# (fresh RSA key set included; the readings queues with a 2 s visibility timeout, so a failed
+# record comes back within seconds), then every function behind one local HTTP endpoint via
+# `cargo lambda watch`, tools/queue_poller.py (the local stand-in for Lambda's SQS event source
+# mapping: readings queue -> petty-stream), and a demo loaded through the API (tools/demo.py:
+# an operator registers the demo collar, its owner claims it with the code, a simulated day).
+# Ctrl-C stops everything, moto included, by pid.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -14,8 +17,9 @@ mkdir -p target
 
 cleanup() {
   trap - INT TERM EXIT
-  echo; echo "stopping (watch pid ${WATCH_PID:-none}, moto pid ${MOTO_PID:-none})"
+  echo; echo "stopping (watch pid ${WATCH_PID:-none}, queue poller pid ${POLLER_PID:-none}, moto pid ${MOTO_PID:-none})"
   stop_pid "${DEMO_PID:-}"
+  stop_pid "${POLLER_PID:-}"
   stop_pid "${WATCH_PID:-}"
   stop_pid "${MOTO_PID:-}"
   exit 0
@@ -24,24 +28,31 @@ trap cleanup INT TERM EXIT
 
 start_moto "$MOTO_PORT" target/moto-dev.log
 echo "moto server on http://127.0.0.1:$MOTO_PORT (pid $MOTO_PID)"
-"$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$MOTO_PORT" --stage "$STAGE" --env-file .dev.env
+"$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$MOTO_PORT" --stage "$STAGE" --env-file .dev.env \
+  --queue-visibility 2
 
 # PETTY_CONCURRENCY instances per function (default 4, sized for 2 cores), as Lambda would
 # run concurrent requests side by side.
 cargo lambda watch -A 127.0.0.1 -P "$API_PORT" --env-file .dev.env --concurrency "${PETTY_CONCURRENCY:-4}" &
 WATCH_PID=$!
+# Readings queue -> petty-stream through the watch's invoke endpoint, as Lambda's event source
+# mapping would (it waits for the API, then logs one line per batch).
+"$VENV/bin/python" tools/queue_poller.py --env-file .dev.env --endpoint "http://127.0.0.1:$MOTO_PORT" \
+  --api "http://127.0.0.1:$API_PORT" &
+POLLER_PID=$!
 cat <<MSG
 
 Petty is starting on http://127.0.0.1:$API_PORT (functions compile on their first request).
   curl -s http://127.0.0.1:$API_PORT/v1/health
   curl -s http://127.0.0.1:$API_PORT/v1/health/ready
-A demo owner, collar and simulated day are being loaded (set PETTY_DEMO=0 to skip);
-how to see its timeline is printed when it is done.
+A demo operator, owner, collar and simulated day are being loaded (set PETTY_DEMO=0 to skip);
+how to see its timeline, and how to register and claim a collar, is printed when it is done.
+Collar readings through the IoT rule's queue: make stream-demo COLLAR=DM-000001
 Press Ctrl-C to stop everything.
 MSG
 if [ "${PETTY_DEMO:-1}" != 0 ]; then
   "$VENV/bin/python" tools/demo.py --api "http://127.0.0.1:$API_PORT" --endpoint "http://127.0.0.1:$MOTO_PORT" \
-    --collars-table "$(sed -n 's/^COLLARS_TABLE=//p' .dev.env)" &
+    --stage "$STAGE" &
   DEMO_PID=$!
 fi
 wait "$WATCH_PID"

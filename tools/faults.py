@@ -39,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 
-from loadlib import (Api, Answer, Proxy, check_collar, claim, env, ingest, ingest_until_stored, iso, login,
+from loadlib import (Api, Answer, Operator, Proxy, check_collar, claim, env, ingest, ingest_until_stored, iso, login,
                      make_owner, moto_dynamodb, percentile, run_id, stack_env, token_kid)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,14 +71,18 @@ class Ctx:
         self.rng = random.Random()
         self.run = run_id()
         self.serial = 0
+        # Registers every scenario's collars (tools/loadlib.py: granted `admin` in moto).
+        self.operator = Operator.for_stack(self.api, email=f"ops-faults-{self.run}@example.com")
 
     def owner_with_collars(self, tag: str, n: int = 1):
+        """An owner and `n` collars: registered by the operator, claimed with their codes."""
         owner = make_owner(self.api, f"faults-{tag}-{self.run}@example.com")
-        collars = []
+        serials = []
         for _ in range(n):
             self.serial += 1
-            collars.append(claim(self.api, owner, f"FT-{self.rng.randint(1, 9999):04d}{self.serial:02d}", self.ddb,
-                                 self.tables["COLLARS_TABLE"], self.rng))
+            serials.append(f"FT-{self.rng.randint(1, 9999):04d}{self.serial:02d}")
+        codes = self.operator.register(serials)
+        collars = [claim(self.api, owner, s, codes[s], self.rng) for s in serials]
         return owner, collars
 
     def check_stored(self, sc: Scenario, collars, ambiguous_ok: bool) -> None:

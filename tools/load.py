@@ -4,9 +4,11 @@
     tools/with_stack.sh load .venv/bin/python tools/load.py [--collars 20] [--owners 5] [--duration 60]
     tools/with_stack.sh load .venv/bin/python tools/load.py --bounded     # 6 collars, 2 owners, 20 s
 
-Each of --owners owners registers, logs in and claims its share of --collars collars through
-the API (claims moved an hour back in moto, as tools/cli_journey.sh does, so the backfill
-counts); each collar gets its own API key. Then, concurrently (one thread each) until
+An operator (tools/loadlib.py's Operator: an account granted `admin` with
+`tools/local_aws.py grant-scope`) registers the --collars collars through
+`POST /v1/admin/collars`; each of --owners owners registers, logs in and claims its share with
+the codes the operator got (at most 10 each: the claim limits per account), and each collar
+gets its own API key. As first owners, they see the readings from before the claim too. Then, concurrently (one thread each) until
 --duration is over:
 
   collars  send the last 10 minutes (one reading per 10 s) once, then every ~--interval
@@ -37,7 +39,8 @@ import time
 from collections import defaultdict
 from datetime import datetime
 
-from loadlib import Api, check_collar, claim, env, ingest, make_owner, moto_dynamodb, percentile, run_id, stack_env
+from loadlib import (CLAIMS_PER_OWNER, Api, Operator, check_collar, claim, env, ingest, make_owner, moto_dynamodb,
+                     percentile, run_id, stack_env)
 
 LOCAL_NOTE = ("local stack: `cargo lambda watch`, a few instances per function on 2 cores, "
               "against moto; not a prediction for AWS")
@@ -117,6 +120,8 @@ def main() -> int:
         args.collars, args.owners, args.duration = 6, 2, 20.0
     if not 1 <= args.owners <= args.collars <= 500 or not 1 <= args.duration <= 600:
         p.error("need 1 <= owners <= collars <= 500 and a duration of 1-600 s")
+    if -(-args.collars // args.owners) > CLAIMS_PER_OWNER:
+        p.error(f"an owner claims at most {CLAIMS_PER_OWNER} collars per 15 minutes: raise --owners")
 
     rng = random.Random(args.seed)
     tables = stack_env()
@@ -124,10 +129,12 @@ def main() -> int:
     setup = Api(env("PETTY_API_URL"))
     run = run_id()
     t0 = time.monotonic()
+    serials = [f"LD-{i + 1:06d}" for i in range(args.collars)]
+    codes = Operator.for_stack(setup, email=f"ops-load-{run}@example.com").register(serials)
     owners = [make_owner(setup, f"load-{run}-{i}@example.com") for i in range(args.owners)]
-    collars = [claim(setup, owners[i % len(owners)], f"LD-{i + 1:06d}", ddb, tables["COLLARS_TABLE"], rng)
-               for i in range(args.collars)]
-    print(f"load: {len(owners)} owners, {len(collars)} collars set up in {time.monotonic() - t0:.1f} s; "
+    collars = [claim(setup, owners[i % len(owners)], serial, codes[serial], rng) for i, serial in enumerate(serials)]
+    print(f"load: {len(collars)} collars registered by an operator, claimed by {len(owners)} owners "
+          f"in {time.monotonic() - t0:.1f} s; "
           f"{args.duration:.0f} s of load ({LOCAL_NOTE})", flush=True)
 
     api = Api(env("PETTY_API_URL"))

@@ -1,10 +1,17 @@
-"""Shared pieces of tools/load.py and tools/faults.py: an HTTP client that records every
-answer, owners and collars set up through the API (claims backdated in moto, as
-tools/cli_journey.sh does, so recent past readings count), realistic collar readings, and the
+"""Shared pieces of the tools that drive the local stack: an HTTP client that records every
+answer, the operator step every claim needs (`Operator`: an account granted `admin` with
+`tools/local_aws.py grant-scope`, collars registered through `POST /v1/admin/collars`, their
+claim codes), owners and collars set up through the API, realistic collar readings, and the
 stored-count check read straight from moto.
 
-Loopback only: everything talks to PETTY_API_URL / PETTY_MOTO_URL / PETTY_FAULT_URL, which
-tools/with_stack.sh exports. Standard library plus boto3 (for moto).
+Used by tools/load.py, tools/faults.py and tools/stream_check.py (through PETTY_API_URL /
+PETTY_MOTO_URL / PETTY_FAULT_URL / PETTY_STACK_STAGE, which tools/with_stack.sh exports), and
+for the operator step alone by tools/demo.py, tools/st_seed.py and tools/bench.py (each with
+its own way of calling the API: `Operator` takes a `call` function).
+
+Loopback only: the operator's scope is granted in moto (an --endpoint is required), never in
+AWS. Standard library at import time (tools/st_seed.py runs it with .venv-st's python); boto3
+(for moto) is imported where it is used, and grant-scope runs with the repo venv's python.
 """
 from __future__ import annotations
 
@@ -14,15 +21,20 @@ import math
 import os
 import random
 import secrets
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
 
+ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
-CLAIM_BACKDATE_S = 3600
+OPERATOR_PASSWORD = "operator password for the local stack"
 
 
 def env(name: str) -> str:
@@ -47,9 +59,114 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _jwt_part(token: str, i: int) -> dict:
+    part = token.split(".")[i]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
 def token_kid(token: str) -> str:
-    head = token.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"]
+    return _jwt_part(token, 0)["kid"]
+
+
+def token_scopes(token: str) -> list[str]:
+    """The scopes an access token carries (read, not verified: the API verifies)."""
+    return list(_jwt_part(token, 1).get("scopes", []))
+
+
+# --------------------------------------------------------------------------- operators
+# call(method, path, body, token) -> (status, parsed body): how a tool reaches the API.
+Call = Callable[[str, str, object, "str | None"], "tuple[int, object]"]
+
+
+def grant_scope(email: str, endpoint: str, stage: str, scope: str = "admin") -> dict:
+    """`tools/local_aws.py grant-scope` against the local moto (audited; in tokens issued after)."""
+    if not endpoint:
+        raise SystemExit("grant_scope: no moto endpoint; the tools never grant scopes in AWS")
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    python = str(venv_python) if venv_python.exists() else sys.executable
+    out = subprocess.run([python, str(ROOT / "tools" / "local_aws.py"), "grant-scope", "--endpoint", endpoint,
+                          "--stage", stage, "--email", email, "--scope", scope],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"grant-scope {scope} to {email}: {out.stderr.strip()[-500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class Operator:
+    """An operator of the local stack, as a person becomes one: an account registered through
+    the API, the `admin` scope granted with `tools/local_aws.py grant-scope` (in moto), a login
+    after that (the scope is in tokens issued after the grant); then collars registered through
+    `POST /v1/admin/collars`, each new serial's claim code returned. A serial already registered
+    (another run's) gets a new code through `POST /v1/admin/collars/{id}/claim-code`.
+
+        codes = Operator(call, endpoint=moto_url, stage=stage).register(["AB-123456"])
+        # then the owner: POST /v1/collars {"collar_id", "claim_code": codes["AB-123456"], "pet"}
+    """
+
+    TOKEN_REUSE_S = 600  # access tokens live 15 minutes
+
+    def __init__(self, call: Call, *, endpoint: str, stage: str, email: str | None = None,
+                 password: str = OPERATOR_PASSWORD):
+        self.call, self.endpoint, self.stage = call, endpoint, stage
+        self.email = email or f"ops-{secrets.token_hex(4)}@petty.local"
+        self.password = password
+        self._token, self._token_at = "", 0.0
+
+    @classmethod
+    def for_stack(cls, api: "Api", email: str | None = None) -> "Operator":
+        """On tools/with_stack.sh's stack (PETTY_MOTO_URL, PETTY_STACK_STAGE), through `api`."""
+        def call(method, path, body=None, token=None):
+            a = api.call(method, path, "operator setup", body=body, token=token)
+            if a.status == 0:
+                raise RuntimeError(f"{method} {path}: {a.error}")
+            return a.status, a.body
+        return cls(call, endpoint=env("PETTY_MOTO_URL"), stage=env("PETTY_STACK_STAGE"), email=email)
+
+    def _expect(self, what: str, got, *statuses: int):
+        status, body = got
+        if status not in statuses:
+            raise RuntimeError(f"operator {self.email}: {what}: HTTP {status}, expected {statuses}: {str(body)[:300]}")
+        return body
+
+    def _login(self) -> str:
+        body = self._expect("login", self.call("POST", "/v1/auth/login",
+                                                {"email": self.email, "password": self.password}, None), 200)
+        return body["access_token"]
+
+    def token(self) -> str:
+        """An access token with the `admin` scope (the account made and granted on first use)."""
+        if self._token and time.monotonic() - self._token_at < self.TOKEN_REUSE_S:
+            return self._token
+        if not self._token:
+            self._expect("register", self.call("POST", "/v1/auth/register", {
+                "email": self.email, "password": self.password, "name": "Operator"}, None), 201, 409)
+        token = self._login()
+        if "admin" not in token_scopes(token):
+            grant_scope(self.email, self.endpoint, self.stage)
+            token = self._login()  # the scope is in tokens issued after the grant
+            if "admin" not in token_scopes(token):
+                raise RuntimeError(f"operator {self.email}: no admin scope after grant-scope: {token_scopes(token)}")
+        self._token, self._token_at = token, time.monotonic()
+        return token
+
+    def register(self, collar_ids, iot: bool = False) -> dict[str, str]:
+        """Registers `collar_ids` (500 per request): {collar_id: claim code}."""
+        ids = list(collar_ids)
+        codes: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            body = self._expect("POST /v1/admin/collars", self.call("POST", "/v1/admin/collars", {
+                "collars": [{"collar_id": c, "iot": iot} for c in ids[i:i + 500]]}, self.token()), 200)
+            for row in body["collars"]:
+                if row.get("claim_code"):
+                    codes[row["collar_id"]] = row["claim_code"]
+                else:  # `exists`: its code was shown once, to whoever registered it
+                    codes[row["collar_id"]] = self.reset_code(row["collar_id"])
+        return codes
+
+    def reset_code(self, collar_id: str) -> str:
+        body = self._expect(f"new claim code for {collar_id}", self.call(
+            "POST", f"/v1/admin/collars/{collar_id}/claim-code", None, self.token()), 200)
+        return body["claim_code"]
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -180,16 +297,18 @@ def login(api: Api, owner: Owner) -> Answer:
     return a
 
 
-def claim(api: Api, owner: Owner, collar_id: str, ddb, collars_table: str, rng: random.Random) -> Collar:
-    """Claims `collar_id` for `owner`, moves the claim CLAIM_BACKDATE_S back in moto (so the
-    last hour's readings are the owner's) and creates the collar's own API key."""
+# Per account: claim attempts per 15 minutes, claims per hour (functions/data-processor).
+CLAIMS_PER_OWNER = 10
+
+
+def claim(api: Api, owner: Owner, collar_id: str, claim_code: str, rng: random.Random) -> Collar:
+    """Claims the registered `collar_id` for `owner` with its code (`Operator.register`) and
+    creates the collar's own API key. As its first owner, the owner sees every reading the
+    collar buffered before the claim too."""
     api.ok("POST", "/v1/collars", "POST /v1/collars", want=(200, 201), token=owner.token, body={
-        "collar_id": collar_id,
+        "collar_id": collar_id, "claim_code": claim_code,
         "pet": {"name": f"Pet {collar_id}", "species": rng.choice(["dog", "cat"]), "weight_kg": rng.randint(3, 35)},
     })
-    ddb.update_item(TableName=collars_table, Key={"collar_id": {"S": collar_id}},
-                    UpdateExpression="SET created_at = :t",
-                    ExpressionAttributeValues={":t": {"N": str(int(time.time()) - CLAIM_BACKDATE_S)}})
     key = api.ok("POST", "/v1/api-keys", "POST /v1/api-keys", want=(201,), token=owner.token, body={
         "name": f"collar {collar_id}", "scopes": ["readings:write", "readings:read", "timeline:read"],
         "collar_ids": [collar_id], "expires_in_days": 1,

@@ -1,13 +1,19 @@
 """Schemathesis hooks for tools/fuzz_api.sh (loaded through SCHEMATHESIS_HOOKS).
 
-Credentials come from tools/st_seed.py (PETTY_ST_* variables): a real owner, collar, API key
-and timeline event on the local stack.
+Credentials come from tools/st_seed.py (PETTY_ST_* variables): a real owner, collars with
+their claim codes, an API key, a timeline event and an operator (`admin` scope) on the local
+stack.
 
 - Auth follows each operation's `security` in openapi.yaml: no credentials where it is empty,
   the bearer token where only bearerAuth is listed, and either the bearer token or the API key
-  (about one request in three) where both are.
+  (about one request in three) where both are. The operators' routes (/v1/admin/...) get the
+  operator's token (one request in five the owner's, which is refused: 403).
 - Fuzzing rarely guesses a real collar id, key id or event id, so some generated values are
-  swapped for the seeded ones: the happy paths run too, not only the 404s.
+  swapped for the seeded ones: the happy paths run too, not only the 404s. A claim
+  (POST /v1/collars) swapped to a seeded collar carries that collar's real claim code (the
+  shared collar: 200, already the owner's; the spare one: 201 again after the fuzzer released
+  it). Claim-code resets go to a collar registered for them that nobody claims, so the seeded
+  codes stay valid.
 - Operations that would end the shared credentials get spare ones instead: logout ends the
   spare session (PETTY_ST_SPARE_TOKEN), DELETE /v1/api-keys/{key_id} may revoke the spare key,
   DELETE /v1/collars/{collar_id} may release the spare collar. After the first such call they
@@ -39,6 +45,9 @@ KEY_ID = os.environ["PETTY_ST_KEY_ID"]
 SPARE_KEY_ID = os.environ["PETTY_ST_SPARE_KEY_ID"]
 COLLAR = os.environ["PETTY_ST_COLLAR"]
 SPARE_COLLAR = os.environ["PETTY_ST_SPARE_COLLAR"]
+CLAIM_CODES = {COLLAR: os.environ["PETTY_ST_CLAIM_CODE"], SPARE_COLLAR: os.environ["PETTY_ST_SPARE_CLAIM_CODE"]}
+UNCLAIMED_COLLAR = os.environ["PETTY_ST_UNCLAIMED_COLLAR"]
+ADMIN_EMAIL = os.environ["PETTY_ST_ADMIN_EMAIL"]
 EVENT_ID = os.environ["PETTY_ST_EVENT_ID"]
 
 # How often a generated id is replaced by the seeded one.
@@ -58,13 +67,14 @@ def _key(operation) -> str:
 
 # Access tokens live 15 minutes: a long run logs in again after 10.
 TOKEN_REUSE_S = 600
-_tokens = {"main": os.environ["PETTY_ST_TOKEN"], "spare": os.environ["PETTY_ST_SPARE_TOKEN"]}
+_tokens = {"main": os.environ["PETTY_ST_TOKEN"], "spare": os.environ["PETTY_ST_SPARE_TOKEN"],
+           "admin": os.environ["PETTY_ST_ADMIN_TOKEN"]}
 _issued = float(os.environ.get("PETTY_ST_SEEDED_AT", time.time()))
 _lock = threading.Lock()
 
 
-def _login() -> str:
-    body = json.dumps({"email": EMAIL, "password": PASSWORD}).encode()
+def _login(email: str = EMAIL) -> str:
+    body = json.dumps({"email": email, "password": PASSWORD}).encode()
     req = urllib.request.Request(API + "/v1/auth/login", data=body, method="POST")
     req.add_header("content-type", "application/json")
     with urllib.request.urlopen(req, timeout=60) as resp:
@@ -75,7 +85,7 @@ def _current_tokens() -> dict[str, str]:
     global _issued
     with _lock:
         if time.time() - _issued > TOKEN_REUSE_S:
-            _tokens["main"], _tokens["spare"] = _login(), _login()
+            _tokens["main"], _tokens["spare"], _tokens["admin"] = _login(), _login(), _login(ADMIN_EMAIL)
             _issued = time.time()
         return dict(_tokens)
 
@@ -95,6 +105,8 @@ class PettyAuth:
                 del headers[name]
         if _key(case.operation) == "POST /v1/auth/logout":
             headers["Authorization"] = f"Bearer {data['spare']}"
+        elif case.operation.path.startswith("/v1/admin/") and "bearerAuth" in schemes:
+            headers["Authorization"] = f"Bearer {data['admin'] if rng.random() < 0.8 else data['main']}"
         elif "apiKeyAuth" in schemes and ("bearerAuth" not in schemes or rng.random() < 0.35):
             headers["X-Api-Key"] = API_KEY
         elif "bearerAuth" in schemes:
@@ -126,7 +138,11 @@ def map_path_parameters(ctx, path_parameters):
     if not isinstance(path_parameters, dict) or ctx.operation is None:
         return path_parameters
     method = ctx.operation.method.upper()
-    if "collar_id" in path_parameters:
+    if "collar_id" in path_parameters and ctx.operation.path.startswith("/v1/admin/"):
+        # Claim-code resets: never the seeded collars' codes (the claims below send them).
+        if path_parameters["collar_id"] in CLAIM_CODES or rng.random() < REAL:
+            path_parameters["collar_id"] = UNCLAIMED_COLLAR
+    elif "collar_id" in path_parameters:
         if method == "DELETE":
             # Never release the shared collar (the spec's examples name it).
             if path_parameters["collar_id"] == COLLAR or rng.random() < REAL:
@@ -169,6 +185,11 @@ def map_body(ctx, body):
         body["event_id"] = EVENT_ID
         if body.get("timestamp") is not None:
             body["timestamp"] = _now_ts()
+    elif key == "POST /v1/collars" and isinstance(body, dict) and rng.random() < REAL:
+        # A seeded collar with its real code: the shared one (200, already the owner's) or the
+        # spare one (201 again once the fuzzer released it).
+        collar = COLLAR if rng.random() < 0.5 else SPARE_COLLAR
+        body.update(collar_id=collar, claim_code=CLAIM_CODES[collar])
     elif key == "POST /v1/auth/login" and isinstance(body, dict) and rng.random() < 0.25:
         # The seeded owner's own credentials, both at once (a wrong password would count
         # towards the owner's lockout).

@@ -1,16 +1,23 @@
 """Seeds real credentials for the API contract fuzzing (tools/fuzz_api.sh), through the API
-itself: an owner (register + login), a second session of the same owner that the fuzzer may log
-out, a claimed collar with a few readings from the last minutes, an API key for it, a second key
-and a second collar that the fuzzer may revoke and release, and one timeline event (on a third
-collar the fuzzer never ingests for) to give feedback on. Prints `export NAME=VALUE` lines for tools/st_hooks.py.
+itself: an operator (tools/loadlib.py's Operator: registered, granted `admin` in the local moto
+with tools/local_aws.py grant-scope, logged in again) who registers the collars below and one
+more that nobody claims (for the fuzzer's claim-code resets); an owner (register + login), a
+second session of the same owner that the fuzzer may log out, a collar claimed with its code
+and a few readings from the last minutes, an API key for it, a second key and a second collar
+that the fuzzer may revoke and release (and claim again with the same code), and one timeline
+event (on a third collar the fuzzer never ingests for) to give feedback on. Prints
+`export NAME=VALUE` lines for tools/st_hooks.py.
 
-Standard library only (runs with .venv-st's python).
+Standard library only (runs with .venv-st's python; grant-scope runs with the repo venv's).
+The moto endpoint and stage come from --endpoint/--stage, by default PETTY_MOTO_URL and
+PETTY_STACK_STAGE (tools/with_stack.sh exports them).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -19,6 +26,8 @@ import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
+
+from loadlib import Operator
 
 PASSWORD = "contract-fuzzing-password-2026"
 COLLAR = "ST-000001"
@@ -66,8 +75,16 @@ def reading(collar: str, at: datetime, heart_rate: int, activity: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--api", required=True)
+    p.add_argument("--endpoint", default=os.environ.get("PETTY_MOTO_URL"), help="moto (default PETTY_MOTO_URL)")
+    p.add_argument("--stage", default=os.environ.get("PETTY_STACK_STAGE"), help="default PETTY_STACK_STAGE")
     args = p.parse_args()
     api = args.api.rstrip("/")
+    if not args.endpoint or not args.stage:
+        sys.exit("st_seed: no moto endpoint or stage (--endpoint/--stage, or run through tools/with_stack.sh)")
+
+    operator_email = f"contract-ops-{uuid.uuid4().hex[:12]}@petty.local"
+    operator = Operator(lambda method, path, body=None, token=None: call(api, method, path, body, token),
+                        endpoint=args.endpoint, stage=args.stage, email=operator_email, password=PASSWORD)
 
     email = f"contract-{uuid.uuid4().hex[:12]}@petty.local"
     expect("register", call(api, "POST", "/v1/auth/register", {"email": email, "password": PASSWORD, "name": "St"}), 201)
@@ -77,17 +94,23 @@ def main() -> None:
     token = tokens["access_token"]
 
     # The spec's examples name ST-000001; on a stack where another run claimed it, fresh ids.
-    collars = []
+    # Each collar registered by the operator first, then claimed with its code.
+    collars, codes = [], {}
     for collar, name in ((COLLAR, "Rex"), (SPARE_COLLAR, "Tom"), (FEEDBACK_COLLAR, "Bo")):
         pet = {"name": name, "species": "dog", "weight_kg": 18, "breed": "beagle", "activity_profile": "typical"}
-        for attempt in range(20):
-            got = call(api, "POST", "/v1/collars", {"collar_id": collar, "pet": pet}, token)
-            if got[0] != 409:
+        for _ in range(3):
+            code = operator.register([collar])[collar]
+            got = call(api, "POST", "/v1/collars", {"collar_id": collar, "claim_code": code, "pet": pet}, token)
+            if got[0] != 404:  # 404: someone else's collar
                 break
             collar = f"ST-{uuid.uuid4().int % 1_000_000:06d}"
         expect(f"claim {collar}", got, 201)
         collars.append(collar)
+        codes[collar] = code
     collar, spare_collar, feedback_collar = collars
+    # Registered, never claimed: where the fuzzer's claim-code resets go.
+    unclaimed = f"ST-{uuid.uuid4().int % 1_000_000:06d}"
+    operator.register([unclaimed])
 
     key = expect(
         "API key",
@@ -118,7 +141,12 @@ def main() -> None:
         "PETTY_ST_KEY_ID": key["key_id"],
         "PETTY_ST_SPARE_KEY_ID": spare_key["key_id"],
         "PETTY_ST_COLLAR": collar,
+        "PETTY_ST_CLAIM_CODE": codes[collar],
         "PETTY_ST_SPARE_COLLAR": spare_collar,
+        "PETTY_ST_SPARE_CLAIM_CODE": codes[spare_collar],
+        "PETTY_ST_UNCLAIMED_COLLAR": unclaimed,
+        "PETTY_ST_ADMIN_TOKEN": operator.token(),
+        "PETTY_ST_ADMIN_EMAIL": operator_email,
         "PETTY_ST_EVENT_ID": events[0],
         "PETTY_ST_EMAIL": email,
         "PETTY_ST_PASSWORD": PASSWORD,

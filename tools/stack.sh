@@ -1,13 +1,16 @@
 # The local stack as `make dev` runs it, for the tests that drive the system from outside:
 # moto, tools/fault_proxy.py in front of it (pass-through until a test injects a fault), a
-# fresh stage seeded from template.yaml, and every function behind one HTTP endpoint through
-# `cargo lambda watch`. Sourced, not run; needs tools/lib.sh.
+# fresh stage seeded from template.yaml (tables, secrets, the IoT policy, the readings queues
+# with a 2 s visibility timeout so retries and redrive show within seconds), and every
+# function behind one HTTP endpoint through `cargo lambda watch` (its invoke endpoint serves
+# petty-stream to tools/queue_poller.py). Sourced, not run; needs tools/lib.sh.
 #
 #   stack_up NAME      starts it (reusing moto at AWS_ENDPOINT_URL when set) and exports:
 #     PETTY_API_URL      the HTTP endpoint (http://127.0.0.1:PORT)
 #     PETTY_MOTO_URL     moto itself (for checks that bypass the functions)
 #     PETTY_FAULT_URL    the fault proxy's control API
-#     PETTY_STACK_ENV    the functions' KEY=VALUE environment (table names, secret ids)
+#     PETTY_STACK_ENV    the functions' KEY=VALUE environment (table names, secret ids,
+#                        READINGS_QUEUE_URL and READINGS_DLQ_URL)
 #     PETTY_STACK_STAGE  the stage name (secrets petty/<stage>/...)
 #   stack_down         stops what stack_up started, by pid (safe to call twice)
 # shellcheck shell=bash
@@ -35,12 +38,12 @@ stack_up() {
   export PETTY_STACK_STAGE="$name$(date +%s)$$"
   export PETTY_STACK_ENV="$ROOT/target/stack-$PETTY_STACK_STAGE.env"
   "$VENV/bin/python" "$ROOT/tools/local_aws.py" seed --endpoint "$PETTY_MOTO_URL" --stage "$PETTY_STACK_STAGE" \
-    --function-endpoint "http://127.0.0.1:$proxy_port" --env-file "$PETTY_STACK_ENV" >/dev/null
+    --function-endpoint "http://127.0.0.1:$proxy_port" --env-file "$PETTY_STACK_ENV" --queue-visibility 2 >/dev/null
 
   # Built first, exactly as `cargo lambda watch` builds them (`cargo build --bin X`), so no
   # request waits on a compile.
   local fn
-  for fn in auth data-processor stream timeline feedback health; do cargo build --quiet --bin "petty-$fn"; done
+  for fn in auth data-processor stream timeline feedback admin health; do cargo build --quiet --bin "petty-$fn"; done
 
   local api_port; api_port=$(free_port)
   STACK_WATCH_LOG="$ROOT/target/watch-$name.log"

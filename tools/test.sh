@@ -23,7 +23,7 @@ echo "== cargo clippy -D warnings"; cargo clippy --workspace --all-targets --loc
 echo "== sample events through cargo lambda invoke"; tools/invoke_events.sh
 echo "== petty CLI journey against the local stack"; tools/cli_journey.sh
 echo "== end-to-end journey over HTTP against the local stack"; tools/e2e.sh
-echo "== contract (schemathesis), load and faults against the local stack, bounded"; tools/proof.sh
+echo "== contract (schemathesis), load, the collar stream (queue -> poller -> petty-stream) and faults against the local stack, bounded"; tools/proof.sh
 echo "== cargo nextest"; cargo nextest run --workspace --locked
 
 # The arm64 release build takes ~5 min here: CI runs it only when what decides it (see

@@ -229,7 +229,8 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
         assert_eq!(stack.call("POST", &reset, who, None).await.0, StatusCode::FORBIDDEN);
     }
     // The stranger cannot claim Jo's collar, even with its printed code.
-    let steal = json!({"collar_id": collar, "claim_code": code, "pet": {"name": "Mine", "species": "dog", "weight_kg": 9}});
+    let steal =
+        json!({"collar_id": collar, "claim_code": code, "pet": {"name": "Mine", "species": "dog", "weight_kg": 9}});
     assert_eq!(stack.call("POST", "/v1/collars", &stranger, Some(steal)).await.0, StatusCode::NOT_FOUND);
     let (status, theirs) = stack.call("GET", "/v1/collars", &stranger, None).await;
     assert_eq!((status, theirs["collars"].clone()), (StatusCode::OK, json!([])));

@@ -49,12 +49,15 @@ pub enum Command {
     /// Claim, list and show collars.
     #[command(subcommand)]
     Collars(CollarsCmd),
+    /// Operators (`admin` scope): register collars before anyone claims them, replace lost codes.
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Create, list and revoke API keys (for collars and scripts).
     #[command(subcommand, name = "api-keys")]
     ApiKeys(KeysCmd),
     /// Send readings from a file (JSON lines or CSV), 500 per request.
     #[command(
-        after_help = "Example:\n  petty ingest --file readings.jsonl\n  petty ingest --file readings.csv   # header: collar_id,timestamp,heart_rate,activity_level,lon,lat[,temperature_c,battery_pct,accuracy_m]"
+        after_help = "Example:\n  petty ingest --file readings.jsonl\n  petty ingest --file readings.csv   # header: collar_id,timestamp,heart_rate,activity_level,lon,lat[,temperature_c,battery_pct,accuracy_m,firmware]"
     )]
     Ingest {
         /// `.jsonl` (one reading per line) or `.csv`.
@@ -63,7 +66,7 @@ pub enum Command {
     },
     /// Simulate collars (the timeline's simulator) over the last hours and send their readings.
     #[command(
-        after_help = "Example:\n  petty simulate --collars 2 --hours 3      # claims SM-000001, SM-000002 if needed\n\nReadings from before a collar's claim are stored but not shown to its owner."
+        after_help = "Example:\n  petty simulate --collars 2 --hours 3 --claim-code SM-000002=7KQ4-M2XD-9HTR-B5N8\n      # SM-000001 is yours already; SM-000002 is claimed with its code\n\nA collar's first owner sees what it buffered before the claim; a second-hand collar's\nreadings from before its current owner's claim are rejected (before_claim)."
     )]
     Simulate(SimulateArgs),
     /// The collar's latest reading; `--watch` polls, faster while the pet is active.
@@ -103,12 +106,15 @@ pub struct AccountArgs {
 
 #[derive(Subcommand)]
 pub enum CollarsCmd {
-    /// Claim a collar for a pet (already yours: updated, exit 0).
+    /// Claim a registered collar for a pet with the code printed in its box (already yours: exit 0).
     #[command(
-        after_help = "Example:\n  petty collars add AB-123456 --name Rex --species dog --weight-kg 30 --activity-profile active"
+        after_help = "Example:\n  petty collars add AB-123456 --claim-code 7KQ4-M2XD-9HTR-B5N8 --name Rex --species dog --weight-kg 30\n\nA wrong code, an unregistered serial and another owner's collar all answer 404 (exit 4);\ntoo many attempts answer 429 (exit 5, try again later)."
     )]
     Add {
         collar: String,
+        /// The code printed with the collar (case, spaces and dashes do not matter).
+        #[arg(long)]
+        claim_code: String,
         #[arg(long)]
         name: String,
         #[arg(long, value_parser = ["dog", "cat"])]
@@ -126,9 +132,32 @@ pub enum CollarsCmd {
     /// Your collars.
     #[command(after_help = "Example:\n  petty collars list")]
     List,
-    /// One collar.
+    /// One collar: its pet and fleet status (last seen, battery, firmware).
     #[command(after_help = "Example:\n  petty collars show DM-000001")]
     Show { collar: String },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCmd {
+    /// Register serials (500 per request): each new one's claim code is printed, once.
+    #[command(
+        after_help = "Example:\n  petty admin register AB-123456 AB-123457\n  petty admin register AB-123458 --iot --out certs/   # + IoT thing, certificate, key (0600 files)\n\nNeeds a session with the `admin` scope: `make admin EMAIL=...` grants it; log in again after.\nA serial already registered says `exists` and shows no code (`petty admin reset-code` makes a new one)."
+    )]
+    Register {
+        /// Serials, AB-123456 style.
+        #[arg(required = true, value_name = "COLLAR")]
+        collars: Vec<String>,
+        /// Also create each new collar's AWS IoT thing, certificate and private key.
+        #[arg(long)]
+        iot: bool,
+        /// Where `--iot` writes `<collar>.cert.pem` and `<collar>.private.key` (0600) [default: .].
+        /// Only `--json` prints them instead.
+        #[arg(long, requires = "iot", value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// A new claim code for a registered collar (the old one stops working), printed once.
+    #[command(name = "reset-code", after_help = "Example:\n  petty admin reset-code AB-123456")]
+    ResetCode { collar: String },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +200,10 @@ pub struct SimulateArgs {
     /// Collar id prefix (two capital letters).
     #[arg(long, default_value = "SM")]
     pub prefix: String,
+    /// The claim code of a collar not yet yours: `COLLAR=CODE` (repeatable), or just `CODE`
+    /// with `--collars 1`.
+    #[arg(long = "claim-code", value_name = "[COLLAR=]CODE")]
+    pub claim_codes: Vec<String>,
 }
 
 #[derive(Args)]

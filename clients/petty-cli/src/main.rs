@@ -16,7 +16,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{accounts, api_keys, collars, feedback, health, ingest, plan, realtime, simulate, timeline};
+use crate::commands::{
+    accounts, admin, api_keys, collars, feedback, health, ingest, plan, realtime, simulate, timeline,
+};
 use crate::exit::{Exit, Failure, Outcome, fail};
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Logout => accounts::logout(&c, cli.api.trim_end_matches('/')).await,
         Command::Whoami => accounts::whoami(&c, json).await,
         Command::Collars(cmd) => collars::run(&c, cmd, json).await,
+        Command::Admin(cmd) => admin::run(&c, cmd, json).await,
         Command::ApiKeys(cmd) => api_keys::run(&c, cmd, json).await,
         Command::Ingest { file } => ingest::run(&c, file, json).await,
         Command::Simulate(a) => simulate::run(&c, a, json).await,

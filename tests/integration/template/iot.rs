@@ -37,12 +37,12 @@ fn allowed(t: &Yaml, action: &str, thing: &str) -> Vec<String> {
 
 fn may_publish(t: &Yaml, thing: &str, topic: &str) -> bool {
     let arn = format!("arn:aws:iot:{REGION}:{ACCOUNT}:topic/{topic}");
-    allowed(t, "iot:Publish", thing).iter().any(|r| *r == arn)
+    allowed(t, "iot:Publish", thing).contains(&arn)
 }
 
 fn may_connect(t: &Yaml, thing: &str, client_id: &str) -> bool {
     let arn = format!("arn:aws:iot:{REGION}:{ACCOUNT}:client/{client_id}");
-    allowed(t, "iot:Connect", thing).iter().any(|r| *r == arn)
+    allowed(t, "iot:Connect", thing).contains(&arn)
 }
 
 #[test]

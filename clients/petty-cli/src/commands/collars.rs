@@ -1,4 +1,4 @@
-//! `petty collars add|list|show`.
+//! `petty collars add|list|show`: claiming with the box's code, and the fleet status.
 
 use petty_client::Client;
 use petty_client::types::{Collar, Pet};
@@ -13,13 +13,13 @@ use crate::render;
 /// page's collars in order, the pages' cursors already followed.
 pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
     match cmd {
-        CollarsCmd::Add { collar, name, species, weight_kg, breed, birth_date, activity_profile } => {
+        CollarsCmd::Add { collar, claim_code, name, species, weight_kg, breed, birth_date, activity_profile } => {
             let pet: Pet = serde_json::from_value(json!({
                 "name": name, "species": species, "weight_kg": weight_kg, "breed": breed,
                 "birth_date": birth_date, "activity_profile": activity_profile,
             }))
             .map_err(|e| Failure::new(Exit::Usage, e.to_string()))?;
-            let got = c.claim_collar(collar, &pet).await?;
+            let got = c.claim_collar(collar, claim_code, &pet).await?;
             if json {
                 print_json(&got);
             } else {
@@ -31,7 +31,9 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
             if json {
                 print_json(&all);
             } else if all.is_empty() {
-                println!("no collars yet: petty collars add COLLAR --name ... --species dog --weight-kg ...");
+                println!(
+                    "no collars yet: petty collars add COLLAR --claim-code CODE --name ... --species dog --weight-kg ..."
+                );
             } else {
                 let rows: Vec<Vec<String>> = all
                     .iter()
@@ -45,6 +47,7 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
                         ]
                     })
                     .collect();
+                // The list carries no fleet status (the API reads it per collar): `collars show`.
                 print!("{}", render::table(&["COLLAR", "PET", "SPECIES", "KG", "CLAIMED"], &rows));
             }
         }
@@ -53,12 +56,35 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
             if json {
                 print_json(&k);
             } else {
-                println!("collar   {}\nclaimed  {}\nupdated  {}", k.collar_id, k.claimed_at, k.updated_at);
-                println!("pet      {}", serde_json::to_string(&k.pet).unwrap_or_default());
+                println!("collar     {}\nclaimed    {}\nupdated    {}", k.collar_id, k.claimed_at, k.updated_at);
+                println!("pet        {}", serde_json::to_string(&k.pet).unwrap_or_default());
+                // Fleet status, from the latest reading of this ownership.
+                match &k.last_seen_at {
+                    Some(seen) => println!("last seen  {seen}{}", age(seen)),
+                    None => println!("last seen  never (no reading since the claim)"),
+                }
+                println!("battery    {}", battery(k.battery_pct));
+                println!("firmware   {}", k.firmware.as_deref().unwrap_or("unknown"));
             }
         }
     }
     Ok(())
+}
+
+fn battery(pct: Option<f64>) -> String {
+    pct.map(|p| format!("{p:.0}%")).unwrap_or_else(|| "-".into())
+}
+
+/// ` (5 min ago)`, from an RFC 3339 time.
+fn age(at: &str) -> String {
+    let Some(t) = render::parse_time(at) else { return String::new() };
+    let s = (chrono::Utc::now() - t).num_seconds().max(0);
+    match s {
+        0..120 => format!(" ({s} s ago)"),
+        120..7200 => format!(" ({} min ago)", s / 60),
+        7200..172_800 => format!(" ({} h ago)", s / 3600),
+        _ => format!(" ({} days ago)", s / 86_400),
+    }
 }
 
 /// Every collar of the caller, following the pages' cursors.

@@ -57,7 +57,7 @@ pub fn read_readings(path: &Path) -> Result<Vec<Value>, Failure> {
                 let number =
                     || cell.parse::<f64>().map_err(|_| usage(format!("line {}: {name} is not a number", n + 1)));
                 match *name {
-                    "collar_id" | "timestamp" => {
+                    "collar_id" | "timestamp" | "firmware" => {
                         reading.insert((*name).into(), json!(cell));
                     }
                     "lon" => lon = Some(number()?),

@@ -7,6 +7,7 @@
 //! batch of an ingest) prints a small struct of those types, documented where it is defined.
 
 pub mod accounts;
+pub mod admin;
 pub mod api_keys;
 pub mod collars;
 pub mod feedback;
