@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 mkdir -p target
 
-cargo build --release -p petty-health -p petty-auth -p petty-data-processor -p petty-timeline -p petty-feedback \
+cargo build --release -p petty-health -p petty-auth -p petty-data-processor -p petty-timeline -p petty-feedback -p petty-admin \
   -p petty-bench-floor --bins --example auth_bench --example validate_bench --example ingest_bench
 cargo build --release -p petty-tests --example timeline_bench
 # The floor's arm64 size, beside `make build`'s bootstraps (target/lambda/, which the floor stays
