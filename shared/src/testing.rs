@@ -164,56 +164,66 @@ impl Tokens {
     }
 }
 
-/// Collars in memory, with the table's conditions: a registration per serial, an owner while
-/// claimed; claim only unowned with the right code, update and release only by the owner.
-/// `.1` logs each store call by name, so tests can compare what different paths do.
+/// Collars in memory, with the table's conditions: a registration per serial (its ownership
+/// inside while claimed); claim only unowned with the right code, update and release only by
+/// the owner. `.1` logs each store call by name, so tests can compare what different paths do.
 #[derive(Default)]
-pub struct MemoryCollars(pub Mutex<BTreeMap<String, (Registration, Option<Collar>)>>, pub Mutex<Vec<&'static str>>);
+pub struct MemoryCollars(pub Mutex<BTreeMap<String, Registration>>, pub Mutex<Vec<&'static str>>);
 
 impl MemoryCollars {
+    fn log(&self, call: &'static str) {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+    }
+
     /// Registers `collar_id` with `code` (as the operators' route would).
     pub fn with_registered(self, collar_id: &str, code: &crate::claim_code::ClaimCode) -> Self {
-        let reg = Registration {
-            collar_id: collar_id.into(),
-            claim_code_hash: Some(code.hash()),
-            iot_thing: None,
-            owners_so_far: 0,
-            owner_id: None,
-        };
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar_id.into(), (reg, None));
+        let reg = Registration::new(collar_id, Some(code.hash()), None);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar_id.into(), reg);
         self
     }
 
     /// Puts `collar` in as owned (registered with no code), replacing what was there.
     pub fn insert_owned(&self, collar: Collar) {
         let reg = Registration {
-            collar_id: collar.collar_id.clone(),
-            claim_code_hash: None,
-            iot_thing: None,
             owners_so_far: 1,
-            owner_id: Some(collar.owner_id.clone()),
+            owned: Some(collar.clone()),
+            ..Registration::new(&collar.collar_id, None, None)
         };
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar.collar_id.clone(), (reg, Some(collar)));
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar.collar_id.clone(), reg);
+    }
+
+    /// `f` on the owner's collar `collar_id`; `ConditionFailed` when it is not theirs.
+    fn with_owned<T>(
+        &self,
+        collar_id: &str,
+        owner: &str,
+        f: impl FnOnce(&mut Registration) -> T,
+    ) -> Result<T, StoreError> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match all.get_mut(collar_id) {
+            Some(reg) if reg.owned.as_ref().is_some_and(|c| c.owner_id == owner) => Ok(f(reg)),
+            _ => Err(StoreError::ConditionFailed),
+        }
     }
 }
 
 impl CollarLookup for MemoryCollars {
     async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
-        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("collar");
-        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).and_then(|(_, c)| c.clone()))
+        self.log("collar");
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).and_then(|r| r.owned.clone()))
     }
 }
 
 impl CollarStore for MemoryCollars {
     async fn registration(&self, collar_id: &str) -> Result<Option<Registration>, StoreError> {
-        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("registration");
-        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).map(|(r, _)| r.clone()))
+        self.log("registration");
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).cloned())
     }
     async fn claim(&self, c: &ClaimRequest<'_>) -> Result<Collar, StoreError> {
-        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("claim");
+        self.log("claim");
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((reg, owned)) = all.get_mut(c.collar_id) else { return Err(StoreError::ConditionFailed) };
-        if owned.is_some()
+        let Some(reg) = all.get_mut(c.collar_id) else { return Err(StoreError::ConditionFailed) };
+        if reg.owned.is_some()
             || reg.claim_code_hash.as_deref() != Some(c.claim_code_hash)
             || reg.owners_so_far != c.owners_seen
         {
@@ -228,21 +238,20 @@ impl CollarStore for MemoryCollars {
             visible_from: if c.owners_seen == 0 { 0 } else { c.now_ms },
         };
         reg.owners_so_far += 1;
-        reg.owner_id = Some(c.owner_id.into());
-        *owned = Some(collar.clone());
+        reg.owned = Some(collar.clone());
         Ok(collar)
     }
     async fn count_of_owner(&self, owner: &str) -> Result<usize, StoreError> {
-        self.1.lock().unwrap_or_else(|p| p.into_inner()).push("count_of_owner");
+        self.log("count_of_owner");
         let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(all.values().filter(|(_, c)| c.as_ref().is_some_and(|c| c.owner_id == owner)).count())
+        Ok(all.values().filter(|r| r.owned.as_ref().is_some_and(|c| c.owner_id == owner)).count())
     }
     async fn collars_of_owner(&self, owner: &str, limit: i32, start: Option<Item>) -> Result<Page<Collar>, StoreError> {
         let after = start.and_then(|k| k.get("collar_id").and_then(|v| v.as_s().ok()).cloned());
         let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut mine: Vec<Collar> = all
             .values()
-            .filter_map(|(_, c)| c.clone())
+            .filter_map(|r| r.owned.clone())
             .filter(|c| c.owner_id == owner && after.as_ref().is_none_or(|a| &c.collar_id > a))
             .collect();
         let more = mine.len() > limit as usize;
@@ -254,26 +263,15 @@ impl CollarStore for MemoryCollars {
         Ok((mine, next))
     }
     async fn update_pet(&self, collar_id: &str, owner: &str, pet: &Pet, now: i64) -> Result<Collar, StoreError> {
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match all.get_mut(collar_id).and_then(|(_, c)| c.as_mut()) {
-            Some(c) if c.owner_id == owner => {
-                c.pet = pet.clone();
-                c.updated_at = now;
-                Ok(c.clone())
-            }
-            _ => Err(StoreError::ConditionFailed),
-        }
+        self.with_owned(collar_id, owner, |reg| {
+            let c = reg.owned.as_mut().expect("owned");
+            c.pet = pet.clone();
+            c.updated_at = now;
+            c.clone()
+        })
     }
     async fn release(&self, collar_id: &str, owner: &str, _now: i64) -> Result<(), StoreError> {
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match all.get_mut(collar_id) {
-            Some((reg, owned)) if owned.as_ref().is_some_and(|c| c.owner_id == owner) => {
-                *owned = None;
-                reg.owner_id = None;
-                Ok(())
-            }
-            _ => Err(StoreError::ConditionFailed),
-        }
+        self.with_owned(collar_id, owner, |reg| reg.owned = None)
     }
 }
 
@@ -534,19 +532,12 @@ impl crate::stores::CollarRegistry for MemoryCollars {
         if all.contains_key(collar_id) {
             return Ok(false);
         }
-        let reg = Registration {
-            collar_id: collar_id.into(),
-            claim_code_hash: Some(hash.into()),
-            iot_thing: iot_thing.map(str::to_owned),
-            owners_so_far: 0,
-            owner_id: None,
-        };
-        all.insert(collar_id.into(), (reg, None));
+        all.insert(collar_id.into(), Registration::new(collar_id, Some(hash.into()), iot_thing));
         Ok(true)
     }
     async fn reset_claim_code(&self, collar_id: &str, hash: &str, _now: i64) -> Result<(), StoreError> {
         let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let (reg, _) = all.get_mut(collar_id).ok_or(StoreError::ConditionFailed)?;
+        let reg = all.get_mut(collar_id).ok_or(StoreError::ConditionFailed)?;
         reg.claim_code_hash = Some(hash.into());
         Ok(())
     }

@@ -71,10 +71,8 @@ where
     }
 
     let registration = app.collars.registration(&body.collar_id).await?;
-    if let Some(own) = registration.as_ref().filter(|r| r.owner_id.as_deref() == Some(me)) {
-        if let Some(collar) = app.collars.collar(&own.collar_id).await? {
-            return json_response(StatusCode::OK, &app.collar_view(&collar).await?);
-        }
+    if let Some(own) = registration.as_ref().and_then(|r| r.owned.as_ref()).filter(|c| c.owner_id == me) {
+        return json_response(StatusCode::OK, &app.collar_view(own).await?);
     }
     let hour = now.div_euclid(3600);
     let claimed_subject = format!("claimed#user#{me}#{hour}");

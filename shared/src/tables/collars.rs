@@ -45,15 +45,29 @@ impl Collar {
     }
 }
 
-/// A registered collar, owned or not (the claim flow's view).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A registered collar, owned or not (the claim flow's view), with its ownership when owned:
+/// one read answers both "is it registered" and "is it already yours".
+#[derive(Clone, Debug, PartialEq)]
 pub struct Registration {
     pub collar_id: String,
     /// `None` for collars claimed before registration existed (an operator resets their code).
     pub claim_code_hash: Option<String>,
     pub iot_thing: Option<String>,
     pub owners_so_far: i64,
-    pub owner_id: Option<String>,
+    pub owned: Option<Collar>,
+}
+
+impl Registration {
+    /// A new, never-owned registration.
+    pub fn new(collar_id: &str, claim_code_hash: Option<String>, iot_thing: Option<&str>) -> Self {
+        Self {
+            collar_id: collar_id.into(),
+            claim_code_hash,
+            iot_thing: iot_thing.map(str::to_owned),
+            owners_so_far: 0,
+            owned: None,
+        }
+    }
 }
 
 /// A stored collar item back as a [`Collar`]; `None` when unowned or malformed.
@@ -71,13 +85,13 @@ fn collar_from(item: &Item) -> Option<Collar> {
 }
 
 fn registration_from(item: &Item) -> Option<Registration> {
-    let owner_id = get_s(item, "owner_id");
+    let owned = collar_from(item);
     Some(Registration {
         collar_id: get_s(item, "collar_id")?,
         claim_code_hash: get_s(item, "claim_code_hash"),
         iot_thing: get_s(item, "iot_thing"),
-        owners_so_far: get_n(item, "owners_so_far").unwrap_or(i64::from(owner_id.is_some())),
-        owner_id,
+        owners_so_far: get_n(item, "owners_so_far").unwrap_or(i64::from(owned.is_some())),
+        owned,
     })
 }
 
@@ -110,8 +124,8 @@ impl CollarsTable {
         Self { client, table: table.into() }
     }
 
-    /// The collar, whoever owns it (one consistent `GetItem`).
-    pub async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
+    /// A collar's item (one consistent `GetItem`).
+    async fn item(&self, collar_id: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -121,21 +135,17 @@ impl CollarsTable {
             .send()
             .await
             .map_err(sdk_err)?;
-        Ok(out.item.as_ref().and_then(collar_from))
+        Ok(out.item)
     }
 
-    /// The collar's registration, owned or not (one consistent `GetItem`).
+    /// The collar, whoever owns it; `None` when unregistered or unowned.
+    pub async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
+        Ok(self.item(collar_id).await?.as_ref().and_then(collar_from))
+    }
+
+    /// The collar's registration, with its ownership when owned.
     pub async fn registration(&self, collar_id: &str) -> Result<Option<Registration>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("collar_id", s(collar_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_err)?;
-        Ok(out.item.as_ref().and_then(registration_from))
+        Ok(self.item(collar_id).await?.as_ref().and_then(registration_from))
     }
 
     /// Registers a new collar with its claim code's hash; false (and nothing changed) when the
