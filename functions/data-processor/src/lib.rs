@@ -182,6 +182,9 @@ where
         if p.activity_profile.is_some() {
             pet.activity_profile = p.activity_profile;
         }
+        if p.timezone.is_some() {
+            pet.timezone = p.timezone;
+        }
         pet.validate(chrono::Utc::now().date_naive()).map_err(|m| ApiError::unprocessable("invalid_pet", m))?;
         let updated = match self.collars.update_pet(collar_id, &principal.user_id, &pet, now_s()).await {
             Err(StoreError::ConditionFailed) => return Err(not_found()),

@@ -29,6 +29,9 @@ pub struct Pet {
     pub weight_kg: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_profile: Option<ActivityProfile>,
+    /// The pet's IANA time zone (`Europe/Berlin`): zones' active hours are in it; absent: UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// Species Petty's models know.
@@ -59,6 +62,11 @@ fn text_ok(s: &str, max: usize) -> bool {
 }
 
 impl Pet {
+    /// The pet's time zone (UTC when unset or, for a profile stored before the rule, unknown).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.as_deref().and_then(|tz| tz.parse().ok()).unwrap_or(chrono_tz::UTC)
+    }
+
     /// Checks the profile; `Err` names the field.
     pub fn validate(&self, today: chrono::NaiveDate) -> Result<(), String> {
         if !text_ok(&self.name, 50) {
@@ -69,6 +77,9 @@ impl Pet {
         }
         if !WEIGHT_KG.contains(&self.weight_kg) {
             return Err("pet.weight_kg must be from 0.1 to 150".into());
+        }
+        if self.timezone.as_deref().is_some_and(|tz| tz.parse::<chrono_tz::Tz>().is_err()) {
+            return Err("pet.timezone must be an IANA time zone, e.g. Europe/Berlin".into());
         }
         if let Some(date) = &self.birth_date {
             let parsed = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
@@ -106,6 +117,9 @@ pub struct PetPatch {
     pub weight_kg: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_profile: Option<ActivityProfile>,
+    /// IANA time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// `PATCH /v1/collars/{collar_id}`.

@@ -15,6 +15,7 @@
 //! responses do not, so a client tolerates fields a newer server adds.
 
 pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 pub mod auth;
 pub mod behavior;
@@ -28,6 +29,7 @@ pub mod time;
 pub mod timeline;
 
 pub use admin::*;
+pub use alerts::*;
 pub use api_keys::*;
 pub use auth::*;
 pub use collars::*;

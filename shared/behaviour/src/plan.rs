@@ -316,6 +316,7 @@ mod tests {
             birth_date: birth.map(str::to_owned),
             weight_kg: kg,
             activity_profile: profile,
+            timezone: None,
         }
     }
 

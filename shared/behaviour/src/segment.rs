@@ -172,7 +172,7 @@ fn median_u16(values: &mut [u16]) -> f64 {
 /// apart (the lower below 0.92 × the upper) and the upper holds at least an eighth of the
 /// readings, the upper group is awake rest and its median is the baseline; a smaller upper
 /// group is raised spells, and the lower group's median is used. Otherwise the median of all.
-fn baseline(samples: &[Sample], t: &Thresholds, fallback: f64) -> (f64, BaselineSource) {
+pub fn baseline(samples: &[Sample], t: &Thresholds, fallback: f64) -> (f64, BaselineSource) {
     let mut resting: Vec<u16> = samples.iter().filter(|s| s.activity == 0).map(|s| s.heart_rate).collect();
     if resting.len() < t.min_baseline_samples.max(1) {
         return (fallback, BaselineSource::Profile);

@@ -63,6 +63,7 @@ pub async fn run(c: &Client, a: &SimulateArgs, json: bool) -> Outcome {
                 birth_date: None,
                 weight_kg: profile.weight_kg,
                 activity_profile: None,
+                timezone: None,
             };
             c.claim_collar(&collar_id, code, &pet).await?;
             if !json {
