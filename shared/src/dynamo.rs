@@ -57,6 +57,46 @@ pub fn get_string_list(item: &Item, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// An item from its DynamoDB JSON (`{"name": {"S": "x"}, "n": {"N": "1"}}`), as a DynamoDB
+/// stream record's `NewImage` carries it; `None` when it is not an object of typed values.
+pub fn item_from_json(image: &serde_json::Value) -> Option<Item> {
+    image.as_object()?.iter().map(|(k, v)| Some((k.clone(), value_from_json(v)?))).collect()
+}
+
+/// An item as DynamoDB JSON (the inverse of [`item_from_json`], for the stream records the
+/// local stand-ins and tests build).
+pub fn item_to_json(item: &Item) -> serde_json::Value {
+    fn value(v: &AttributeValue) -> serde_json::Value {
+        use serde_json::json;
+        match v {
+            AttributeValue::S(s) => json!({"S": s}),
+            AttributeValue::N(n) => json!({"N": n}),
+            AttributeValue::Bool(b) => json!({"BOOL": b}),
+            AttributeValue::L(l) => json!({"L": l.iter().map(value).collect::<Vec<_>>()}),
+            AttributeValue::M(m) => json!({"M": item_to_json(m)}),
+            AttributeValue::Ss(ss) => json!({"SS": ss}),
+            _ => json!({"NULL": true}),
+        }
+    }
+    serde_json::Value::Object(item.iter().map(|(k, v)| (k.clone(), value(v))).collect())
+}
+
+fn value_from_json(v: &serde_json::Value) -> Option<AttributeValue> {
+    let (kind, inner) = v.as_object().filter(|o| o.len() == 1)?.iter().next()?;
+    Some(match kind.as_str() {
+        "S" => AttributeValue::S(inner.as_str()?.to_owned()),
+        "N" => AttributeValue::N(inner.as_str()?.to_owned()),
+        "BOOL" => AttributeValue::Bool(inner.as_bool()?),
+        "NULL" => AttributeValue::Null(true),
+        "L" => AttributeValue::L(inner.as_array()?.iter().map(value_from_json).collect::<Option<_>>()?),
+        "M" => AttributeValue::M(item_from_json(inner)?),
+        "SS" => {
+            AttributeValue::Ss(inner.as_array()?.iter().map(|x| x.as_str().map(str::to_owned)).collect::<Option<_>>()?)
+        }
+        _ => return None,
+    })
+}
+
 /// DynamoDB's limit on requests per `BatchWriteItem`.
 pub const BATCH_WRITE_LIMIT: usize = 25;
 /// Chunks written concurrently by [`batch_write`].
@@ -249,6 +289,21 @@ pub async fn query_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_images_decode_to_items() {
+        let image = serde_json::json!({"c": {"S": "DM-1"}, "ts": {"N": "5"}, "ok": {"BOOL": true},
+            "l": {"L": [{"S": "a"}]}, "m": {"M": {"x": {"N": "1.5"}}}});
+        let item = item_from_json(&image).unwrap();
+        assert_eq!(item_to_json(&item), image);
+        assert_eq!(
+            (get_s(&item, "c").as_deref(), get_n(&item, "ts"), get_bool(&item, "ok")),
+            (Some("DM-1"), Some(5), Some(true))
+        );
+        assert_eq!(get_string_list(&item, "l"), vec!["a".to_owned()]);
+        assert!(item_from_json(&serde_json::json!({"c": {"X": 1}})).is_none());
+        assert!(item_from_json(&serde_json::json!({"c": "plain"})).is_none());
+    }
 
     #[test]
     fn backoff_ceilings_grow_then_cap() {

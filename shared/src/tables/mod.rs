@@ -5,6 +5,7 @@
 //! The auth function's own tables (users, refresh families, lockouts) live in
 //! `functions/auth/src/store.rs`: no other function reads them.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod claim_attempts;

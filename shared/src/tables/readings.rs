@@ -8,7 +8,8 @@
 //!
 //! Ingestion writes through [`ReadingsTable::existing`], [`ReadingsTable::put_all`] and
 //! [`ReadingsTable::offer_latest`]; realtime reads [`ReadingsTable::latest_reading`]; the
-//! timeline reads [`ReadingsTable::samples_by_day`]. No other module names these attributes.
+//! timeline reads [`ReadingsTable::samples_by_day`]; the alert evaluator decodes the table's
+//! stream records with [`reading_from_image`]. No other module names these attributes.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -97,6 +98,18 @@ fn reading_from(item: &Item, ts_attr: &str) -> Option<Reading> {
         accuracy_m: float(item, attr::ACCURACY),
         firmware: get_s(item, attr::FIRMWARE),
     })
+}
+
+/// The reading a readings-table stream record's `NewImage` carries; `None` for the
+/// latest-reading item (a copy, not a reading) or a malformed image.
+pub fn reading_from_image(image: &Item) -> Option<Reading> {
+    reading_from(image, attr::TS).filter(|r| r.timestamp_ms != LATEST_TS)
+}
+
+/// The `NewImage` (DynamoDB JSON) of the stream record a stored reading produces (for the
+/// tests that drive the evaluator with real event shapes).
+pub fn image_json(r: &Reading, retention_days: i64) -> serde_json::Value {
+    crate::dynamo::item_to_json(&reading_item(r, r.timestamp_ms / 1000 + retention_days * 86_400))
 }
 
 /// A stored reading as the behaviour model's [`Sample`]; `None` when malformed.
