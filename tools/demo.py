@@ -4,7 +4,11 @@
   `tools/local_aws.py grant-scope` (in the local moto), logged in again; it registers the demo
   collar through `POST /v1/admin/collars` and gets its claim code (tools/loadlib.py's Operator);
 - an owner, EMAIL, who claims the collar with that code, creates the collar's API key and
-  ingests one simulated day.
+  ingests one simulated day;
+- a safe zone "home" (150 m around the simulated home) and the last eight minutes live: the
+  pet slips out (an escape, confirmed by the second fix outside), comes back (the return
+  resolves it) while the battery falls below 15 % (battery_low), so `petty alerts DM-000001`
+  shows both. Yesterday's readings are too old to raise anything: alerts describe the present.
 
 The day is yesterday (UTC), produced by the Rust simulator (`--example simulate`): a collar's
 first owner sees what it buffered before the claim, so the day is the owner's. The grant is
@@ -57,6 +61,41 @@ def wait_for(api: str, seconds: int) -> None:
             pass
         time.sleep(2)
     sys.exit(f"demo: the local API at {api} did not answer within {seconds} s")
+
+
+HOME = (40.7128, -74.0060)  # the simulator's home (lat, lon)
+ZONE = {"name": "Home", "center": [HOME[1], HOME[0]], "radius_m": 150}
+
+
+def live_tail(api: str, bearer: dict, collar_key: dict, last: dict) -> str:
+    """The demo's zone, then eight minutes up to now at rest, out of the zone (~400 m north)
+    for a minute and back, the battery falling to 12 %; waits for the evaluator's alerts."""
+    status, body = call(api, "PUT", f"/v1/collars/{COLLAR}/zones/home", ZONE, bearer)
+    if status not in (200, 201):
+        sys.exit(f"demo: zone answered {status}: {body}")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    tail = []
+    for i in range(48):
+        out = 20 <= i < 26  # six fixes outside, then home again
+        lat = HOME[0] + (0.0036 if out else 0.0002 * ((i % 3) - 1))
+        ts = now - timedelta(seconds=10 * (48 - i))
+        tail.append({**{k: last[k] for k in ("collar_id",)}, "timestamp": ts.isoformat().replace("+00:00", "Z"),
+                     "heart_rate": 96 if out else 78, "activity_level": 1 if out else 0,
+                     "location": {"type": "Point", "coordinates": [HOME[1], lat]},
+                     "accuracy_m": 5, "battery_pct": max(12, 20 - i // 4), "firmware": FIRMWARE})
+    status, body = call(api, "POST", "/v1/ingest", {"readings": tail}, collar_key)
+    if status != 200:
+        sys.exit(f"demo: live ingest answered {status}: {body}")
+    deadline = time.time() + 120
+    seen = []
+    while time.time() < deadline:
+        status, body = call(api, "GET", f"/v1/alerts?collar_id={COLLAR}", None, bearer)
+        seen = body.get("alerts", []) if status == 200 else []
+        kinds = {(a["type"], a["status"]) for a in seen}
+        if ("zone_exit", "resolved") in kinds and any(k == "battery_low" for k, _ in kinds):
+            break
+        time.sleep(1)
+    return ", ".join(f"{a['type']} {a['status']}" for a in seen) or "none yet: the evaluator may still be starting"
 
 
 def main() -> None:
@@ -118,6 +157,7 @@ def main() -> None:
             sys.exit(f"demo: ingest answered {status}: {body}")
         accepted += body["accepted"]
         duplicates += body["duplicates"]
+    alerts = live_tail(args.api, bearer, collar_key, readings[-1])
     api = "" if args.api == "http://127.0.0.1:9000" else f" --api {args.api}"
     moto_port = args.endpoint.rsplit(":", 1)[-1].rstrip("/")
     make_vars = ("" if args.stage == "dev" else f" STAGE={args.stage}") + \
@@ -137,6 +177,10 @@ Register a collar as an operator, then claim it as an owner:
   PETTY_PASSWORD='{PASSWORD}' petty{api} login --email {EMAIL}
   petty{api} collars add AB-123456 --claim-code CODE --name Rex --species dog --weight-kg 30
 Collar readings through the IoT rule's queue (the poller runs with `make dev`): make stream-demo COLLAR={COLLAR}
+Alerts, raised as the last minutes arrived ({alerts}):
+  petty{api} zones list {COLLAR}
+  petty{api} alerts {COLLAR}
+  petty{api} alerts ack ALERT_ID
 """, flush=True)
 
 

@@ -3,7 +3,9 @@
 # (fresh RSA key set included; the readings queues with a 2 s visibility timeout, so a failed
 # record comes back within seconds), then every function behind one local HTTP endpoint via
 # `cargo lambda watch`, tools/queue_poller.py (the local stand-in for Lambda's SQS event source
-# mapping: readings queue -> petty-stream), and a demo loaded through the API (tools/demo.py:
+# mapping: readings queue -> petty-stream), tools/readings_stream_poller.py (the readings
+# table's stream -> petty-alert-evaluator), tools/sweep_schedule.py (the alert sweep's
+# schedule), and a demo loaded through the API (tools/demo.py:
 # an operator registers the demo collar, its owner claims it with the code, a simulated day).
 # Ctrl-C stops everything, moto included, by pid.
 set -euo pipefail
@@ -20,6 +22,8 @@ cleanup() {
   echo; echo "stopping (watch pid ${WATCH_PID:-none}, queue poller pid ${POLLER_PID:-none}, moto pid ${MOTO_PID:-none})"
   stop_pid "${DEMO_PID:-}"
   stop_pid "${POLLER_PID:-}"
+  stop_pid "${STREAM_POLLER_PID:-}"
+  stop_pid "${SWEEP_PID:-}"
   stop_pid "${WATCH_PID:-}"
   stop_pid "${MOTO_PID:-}"
   exit 0
@@ -40,6 +44,13 @@ WATCH_PID=$!
 "$VENV/bin/python" tools/queue_poller.py --env-file .dev.env --endpoint "http://127.0.0.1:$MOTO_PORT" \
   --api "http://127.0.0.1:$API_PORT" &
 POLLER_PID=$!
+# Readings stream -> petty-alert-evaluator (Lambda's DynamoDB event source mapping) and the
+# alert sweep's schedule (every 10 s locally; 5 min deployed).
+"$VENV/bin/python" tools/readings_stream_poller.py --env-file .dev.env --endpoint "http://127.0.0.1:$MOTO_PORT" \
+  --api "http://127.0.0.1:$API_PORT" &
+STREAM_POLLER_PID=$!
+"$VENV/bin/python" tools/sweep_schedule.py --api "http://127.0.0.1:$API_PORT" --every "${PETTY_SWEEP_EVERY:-10}" &
+SWEEP_PID=$!
 cat <<MSG
 
 Petty is starting on http://127.0.0.1:$API_PORT (functions compile on their first request).

@@ -155,6 +155,8 @@ def create_tables(template: dict, resolve: Resolver, endpoint: str) -> list[str]
             args["GlobalSecondaryIndexes"] = [
                 {k: v for k, v in gsi.items() if k in ("IndexName", "KeySchema", "Projection")} for gsi in props["GlobalSecondaryIndexes"]
             ]
+        if props.get("StreamSpecification"):
+            args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": props["StreamSpecification"]["StreamViewType"]}
         ddb.create_table(**args)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
@@ -274,6 +276,9 @@ def seed(args) -> None:
     env = function_env(template, resolve)
     # For the local stand-ins of the topic rule and the event source mapping.
     env.update({"READINGS_QUEUE_URL": queues["ReadingsQueue"], "READINGS_DLQ_URL": queues["ReadingsDeadLetterQueue"]})
+    # For the local stand-in of the readings stream's event source mapping.
+    readings = resolve.physical["ReadingsTable"]
+    env["READINGS_STREAM_ARN"] = client("dynamodb", args.endpoint).describe_table(TableName=readings)["Table"]["LatestStreamArn"]
     env.update({
         # The functions may reach moto through tools/fault_proxy.py (--function-endpoint).
         "AWS_ENDPOINT_URL": args.function_endpoint or args.endpoint,

@@ -3,7 +3,9 @@
 # fresh stage seeded from template.yaml (tables, secrets, the IoT policy, the readings queues
 # with a 2 s visibility timeout so retries and redrive show within seconds), and every
 # function behind one HTTP endpoint through `cargo lambda watch` (its invoke endpoint serves
-# petty-stream to tools/queue_poller.py). Sourced, not run; needs tools/lib.sh.
+# petty-stream to tools/queue_poller.py, petty-alert-evaluator to
+# tools/readings_stream_poller.py, which runs with the stack, and petty-alert-sweep to
+# tools/sweep_schedule.py, every PETTY_SWEEP_EVERY=5 s). Sourced, not run; needs tools/lib.sh.
 #
 #   stack_up NAME      starts it (reusing moto at AWS_ENDPOINT_URL when set) and exports:
 #     PETTY_API_URL      the HTTP endpoint (http://127.0.0.1:PORT)
@@ -43,7 +45,7 @@ stack_up() {
   # Built first, exactly as `cargo lambda watch` builds them (`cargo build --bin X`), so no
   # request waits on a compile.
   local fn
-  for fn in auth data-processor stream timeline feedback admin health; do cargo build --quiet --bin "petty-$fn"; done
+  for fn in auth data-processor stream timeline feedback admin alerts alert-evaluator alert-sweep health; do cargo build --quiet --bin "petty-$fn"; done
 
   local api_port; api_port=$(free_port)
   STACK_WATCH_LOG="$ROOT/target/watch-$name.log"
@@ -57,6 +59,13 @@ stack_up() {
   for _ in $(seq 1 300); do
     if "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/v1/health", timeout=2)' \
       "$PETTY_API_URL" 2>/dev/null; then
+      # The readings stream -> petty-alert-evaluator and the sweep's schedule, as on AWS.
+      "$VENV/bin/python" "$ROOT/tools/readings_stream_poller.py" --env-file "$PETTY_STACK_ENV" \
+        --endpoint "$PETTY_MOTO_URL" --api "$PETTY_API_URL" >"$ROOT/target/stream-poller-$name.log" 2>&1 &
+      STACK_STREAM_PID=$!
+      "$VENV/bin/python" "$ROOT/tools/sweep_schedule.py" --api "$PETTY_API_URL" --every "${PETTY_SWEEP_EVERY:-5}" \
+        >"$ROOT/target/sweep-$name.log" 2>&1 &
+      STACK_SWEEP_PID=$!
       echo "stack $name: API $PETTY_API_URL, moto $PETTY_MOTO_URL via proxy :$proxy_port, stage $PETTY_STACK_STAGE"
       return 0
     fi
@@ -68,6 +77,8 @@ stack_up() {
 }
 
 stack_down() {
+  stop_pid "${STACK_STREAM_PID:-}"
+  stop_pid "${STACK_SWEEP_PID:-}"
   if [ -n "${STACK_WATCH_PID:-}" ]; then
     kill -INT "$STACK_WATCH_PID" 2>/dev/null && sleep 0.5
     stop_pid "$STACK_WATCH_PID"
@@ -75,5 +86,5 @@ stack_down() {
   stop_pid "${STACK_PROXY_PID:-}"
   stop_pid "${STACK_MOTO_PID:-}"
   rm -f "${PETTY_STACK_ENV:-}"
-  STACK_WATCH_PID="" STACK_PROXY_PID="" STACK_MOTO_PID=""
+  STACK_WATCH_PID="" STACK_PROXY_PID="" STACK_MOTO_PID="" STACK_STREAM_PID="" STACK_SWEEP_PID=""
 }

@@ -130,11 +130,36 @@ async fn every_sample_event_gives_its_expected_status() {
         aws_sdk_iot::Client::new(&sdk),
         cache(),
     );
+    let alerts_app = petty_alerts::AlertsApp::new(
+        &petty_alerts::AlertsConfig::from_env(&stack.env).unwrap(),
+        petty_shared::aws::dynamodb(&sdk),
+        cache(),
+    );
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in &expected_rows {
         let event: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(events.join(file)).unwrap()).unwrap();
+        if file.starts_with("alert-evaluator/") {
+            let ddb = petty_shared::aws::dynamodb(&sdk);
+            let collars = CollarsTable::new(ddb.clone(), stack.env.required("COLLARS_TABLE").unwrap());
+            let alerts =
+                petty_shared::tables::alerts::AlertsTable::new(ddb, stack.env.required("ALERTS_TABLE").unwrap());
+            let batch = serde_json::from_value(event).unwrap();
+            let outcome = petty_alert_evaluator::handle_batch(&collars, &alerts, batch, 1_795_372_230_000).await;
+            assert!(outcome.response.batch_item_failures.is_empty() && outcome.applied.raised.is_empty(), "{file}");
+            assert_eq!(outcome.readings, 2, "{file}: both records are readings");
+            continue;
+        }
+        if file.starts_with("alert-sweep/") {
+            let ddb = petty_shared::aws::dynamodb(&sdk);
+            let collars = CollarsTable::new(ddb.clone(), stack.env.required("COLLARS_TABLE").unwrap());
+            let alerts =
+                petty_shared::tables::alerts::AlertsTable::new(ddb, stack.env.required("ALERTS_TABLE").unwrap());
+            let report = petty_alert_sweep::sweep(&collars, &alerts, chrono::Utc::now().timestamp_millis()).await;
+            assert_eq!(report.unwrap().checked, 0, "{file}: nothing is silent in a fresh stage");
+            continue;
+        }
         if file.starts_with("stream/") {
             let records = event["Records"].as_array().unwrap().len();
             let batch = serde_json::from_value(event).unwrap();
@@ -159,6 +184,7 @@ async fn every_sample_event_gives_its_expected_status() {
             Some("timeline") => serve_event(&http, &timeline, event, ctx).await.unwrap(),
             Some("feedback") => serve_event(&http, &feedback, event, ctx).await.unwrap(),
             Some("admin") => serve_event(&http, &admin, event, ctx).await.unwrap(),
+            Some("alerts") => serve_event(&http, &alerts_app, event, ctx).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };
         assert_eq!(resp["statusCode"].as_u64(), Some(u64::from(*status)), "{file}");

@@ -105,6 +105,7 @@ const CLAIMS: Target = Target::Constructor("ClaimAttemptsTable::new(", 1);
 const FEEDBACK: Target = Target::Constructor("FeedbackTable::new(", 1);
 const READINGS: Target = Target::Constructor("ReadingsTable::new(", 1);
 const SHOWN: Target = Target::Constructor("TimelineEventsTable::new(", 1);
+const ALERTS: Target = Target::Constructor("AlertsTable::new(", 1);
 
 const fn shared(
     what: &'static str,
@@ -272,6 +273,48 @@ pub(super) const SHARED: &[Shared] = &[
         SHOWN,
         &["dynamodb:GetItem"],
     ),
+    // Alerts: zones, settings, alerts, and the engine the evaluator and the sweep share.
+    shared("zones listed", "shared/src/tables/alerts.rs", &[".zones("], ALERTS, &["dynamodb:Query"]),
+    shared("zones written", "shared/src/tables/alerts.rs", &[".put_zone("], ALERTS, &["dynamodb:PutItem"]),
+    shared("zones removed", "shared/src/tables/alerts.rs", &[".delete_zone("], ALERTS, &["dynamodb:DeleteItem"]),
+    shared("alert settings read", "shared/src/tables/alerts.rs", &[".alert_settings("], ALERTS, &["dynamodb:GetItem"]),
+    shared(
+        "alert settings written",
+        "shared/src/tables/alerts.rs",
+        &[".put_alert_settings("],
+        ALERTS,
+        &["dynamodb:PutItem"],
+    ),
+    shared("alerts listed", "shared/src/tables/alerts.rs", &[".alerts_page("], ALERTS, &["dynamodb:Query"]),
+    shared(
+        "alerts acknowledged (and read back when already acknowledged or resolved)",
+        "shared/src/tables/alerts.rs",
+        &[".acknowledge("],
+        ALERTS,
+        &["dynamodb:UpdateItem", "dynamodb:GetItem"],
+    ),
+    shared(
+        "the alert engine: state, settings and zones read; alerts opened and resolved; state saved (alerting)",
+        "shared/src/tables/alerts.rs",
+        &["evaluate_collar(", "sweep_collar("],
+        ALERTS,
+        &["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    ),
+    shared(
+        "the alert engine's collar lookups (alerting)",
+        "shared/src/tables/collars.rs",
+        &["evaluate_collar(", "sweep_collar("],
+        COLLARS,
+        &["dynamodb:GetItem"],
+    ),
+    Shared {
+        what: "collars silent past their offline time (the sweep)",
+        file: "shared/src/tables/alerts.rs",
+        used_if: &[".silent_collars("],
+        target: ALERTS,
+        index: Some("silent-index"),
+        calls: &["dynamodb:Query"],
+    },
     // Secrets.
     shared(
         "the secrets cache (SecretsManagerSource)",

@@ -94,6 +94,7 @@ fn each_functions_routing_table_is_exactly_its_template_routes() {
         table_rows("petty-feedback", petty_feedback::ROUTES),
         table_rows("petty-health", petty_health::ROUTES),
         table_rows("petty-admin", petty_admin::ROUTES),
+        table_rows("petty-alerts", petty_alerts::ROUTES),
     ] {
         for (key, binary) in rows {
             assert!(code.insert(key.clone(), binary).is_none(), "{key:?} is declared twice");
