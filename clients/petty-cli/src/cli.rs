@@ -1,6 +1,7 @@
 //! The command line: every command, argument and flag of `petty`, and their help.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use petty_client::types::{AlertType, BATTERY_LOW_PCT, HEART_RATE_SUSTAINED_MIN, OFFLINE_AFTER_MIN};
 
 use crate::exit::EXIT_CODES;
 
@@ -8,7 +9,7 @@ use crate::exit::EXIT_CODES;
 #[command(
     name = "petty",
     version,
-    about = "The Petty API from a terminal: accounts, collars, readings, timeline, feedback, plan."
+    about = "The Petty API from a terminal: accounts, collars, readings, timeline, feedback, plan, safe zones, alerts."
 )]
 #[command(after_help = format!("Example:\n  petty login --email demo@petty.local\n  petty timeline DM-000001 --day 2026-11-21\n\n{EXIT_CODES}"))]
 pub struct Cli {
@@ -46,7 +47,7 @@ pub enum Command {
     /// Who the session belongs to, and its scopes.
     #[command(after_help = "Example:\n  petty whoami")]
     Whoami,
-    /// Claim, list and show collars.
+    /// Claim, edit, list and show collars.
     #[command(subcommand)]
     Collars(CollarsCmd),
     /// Operators (`admin` scope): register collars before anyone claims them, replace lost codes.
@@ -82,6 +83,20 @@ pub enum Command {
         after_help = "Example:\n  petty feedback DM-000001.1795242590247.walk incorrect --corrected play --comment 'tug of war'"
     )]
     Feedback(FeedbackArgs),
+    /// Safe zones: where the pet may be (and when); leaving every active one opens a zone_exit alert.
+    #[command(subcommand)]
+    Zones(ZonesCmd),
+    /// Your collars' alerts: list them (newest first), watch for new ones, acknowledge one.
+    #[command(
+        after_help = "Example:\n  petty alerts                        # the newest page, every collar\n  petty alerts DM-000001 --status open --all\n  petty alerts --watch --interval 10  # new alerts and status changes as they happen\n  petty alerts ack DM-000001.zone_exit.home.1764633600000"
+    )]
+    Alerts(AlertsArgs),
+    /// Which alerts a collar raises, and when: with no flag shows them, with flags changes them.
+    #[command(
+        name = "alert-settings",
+        after_help = "Example:\n  petty alert-settings DM-000001\n  petty alert-settings DM-000001 --disable battery_low,collar_offline --offline-after 60\n\nA change reads the settings, changes what the flags say and writes them all back."
+    )]
+    AlertSettings(AlertSettingsArgs),
     /// The pet plan: daily goals, nutrition, recommendations.
     #[command(after_help = "Example:\n  petty plan DM-000001")]
     Plan { collar: String },
@@ -128,6 +143,31 @@ pub enum CollarsCmd {
         birth_date: Option<String>,
         #[arg(long, value_parser = ["weight_loss", "inactive", "typical", "active", "working"])]
         activity_profile: Option<String>,
+        /// The pet's IANA time zone (Europe/Berlin): zones' active hours are in it [default: UTC].
+        #[arg(long)]
+        timezone: Option<String>,
+    },
+    /// Change the pet's profile: only the fields given, the others stay as they are.
+    #[command(
+        after_help = "Example:\n  petty collars edit DM-000001 --timezone Europe/Berlin\n  petty collars edit DM-000001 --weight-kg 31.5 --breed Collie"
+    )]
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
+    Edit {
+        collar: String,
+        #[arg(long, group = "change")]
+        name: Option<String>,
+        #[arg(long, group = "change")]
+        weight_kg: Option<f64>,
+        #[arg(long, group = "change")]
+        breed: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long, group = "change")]
+        birth_date: Option<String>,
+        #[arg(long, group = "change", value_parser = ["weight_loss", "inactive", "typical", "active", "working"])]
+        activity_profile: Option<String>,
+        /// The pet's IANA time zone (Europe/Berlin): zones' active hours are in it.
+        #[arg(long, group = "change")]
+        timezone: Option<String>,
     },
     /// Your collars.
     #[command(after_help = "Example:\n  petty collars list")]
@@ -254,4 +294,133 @@ pub struct FeedbackArgs {
 pub enum VerdictArg {
     Correct,
     Incorrect,
+}
+
+#[derive(Subcommand)]
+pub enum ZonesCmd {
+    /// Create a zone, or replace the collar's zone of that id: a circle or a GeoJSON polygon.
+    #[command(
+        after_help = "Example:\n  petty zones add DM-000001 home --name Home --circle=-74.006,40.7128 --radius 150\n  petty zones add DM-000001 yard --name 'Back yard' --polygon yard.geojson --active 22:00-07:00\n  petty zones add DM-000001 park --name Park --polygon '{\"type\":\"Polygon\",\"coordinates\":[[[13.40,52.50],[13.41,52.50],[13.41,52.51],[13.40,52.50]]]}'\n\nActive hours are in the pet's time zone (petty collars edit COLLAR --timezone Europe/Berlin;\nUTC until set); 22:00-07:00 spans midnight. Without --active the zone is always watched."
+    )]
+    Add(ZoneAddArgs),
+    /// The collar's zones.
+    #[command(after_help = "Example:\n  petty zones list DM-000001")]
+    List { collar: String },
+    /// Delete a zone (no such zone: exit 4).
+    #[command(visible_alias = "remove", after_help = "Example:\n  petty zones rm DM-000001 home")]
+    Rm {
+        collar: String,
+        /// The zone's id.
+        zone: String,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("shape").required(true).args(["circle", "polygon"])))]
+pub struct ZoneAddArgs {
+    pub collar: String,
+    /// The zone's id: 1 to 32 of a-z, 0-9 and - (the same id again replaces the zone).
+    pub zone: String,
+    /// What the zone is called (up to 50 characters).
+    #[arg(long)]
+    pub name: String,
+    /// A circle's centre, degrees (a negative longitude: --circle=-74.006,40.7128).
+    #[arg(long, value_name = "LON,LAT", allow_hyphen_values = true, requires = "radius")]
+    pub circle: Option<String>,
+    /// The circle's radius, metres (20 to 5000).
+    #[arg(long, value_name = "M", requires = "circle")]
+    pub radius: Option<f64>,
+    /// A GeoJSON Polygon (or a Feature holding one): a file, or the JSON itself. One closed ring
+    /// of 4 to 50 [lon, lat] positions, no holes.
+    #[arg(long, value_name = "FILE|JSON")]
+    pub polygon: Option<String>,
+    /// When the zone is watched, local to the pet [default: always].
+    #[arg(long, value_name = "HH:MM-HH:MM")]
+    pub active: Option<String>,
+}
+
+#[derive(Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub cmd: Option<AlertsCmd>,
+    #[command(flatten)]
+    pub list: AlertsListArgs,
+}
+
+#[derive(Subcommand)]
+pub enum AlertsCmd {
+    /// Acknowledge an alert: you have seen it (it resolves when its condition clears).
+    #[command(after_help = "Example:\n  petty alerts ack DM-000001.zone_exit.home.1764633600000")]
+    Ack {
+        /// An alert id from `petty alerts`.
+        alert: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AlertsListArgs {
+    /// Only this collar's alerts [default: every collar of yours].
+    pub collar: Option<String>,
+    /// Only alerts in this status.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Opened at or after this time (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Opened before this time (RFC 3339).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Alerts per page [default: the API's].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Every page, following the cursors (otherwise the newest page only).
+    #[arg(long)]
+    pub all: bool,
+    /// Keep polling (Ctrl-C stops): each alert is printed when it first appears and again when
+    /// its status changes. With --status, an alert that leaves that status just drops out.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between polls (with --watch).
+    #[arg(long, value_name = "SECS", default_value_t = WATCH_EVERY_S, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+    /// Stop after this many polls (with --watch; for scripts).
+    #[arg(long, requires = "watch")]
+    pub count: Option<u32>,
+}
+
+/// `petty alerts --watch --interval`'s default, seconds.
+pub const WATCH_EVERY_S: u64 = 5;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+fn alert_types() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(AlertType::ALL.map(AlertType::as_str))
+}
+
+#[derive(Args)]
+pub struct AlertSettingsArgs {
+    pub collar: String,
+    /// Turn these alert types off (comma-separated).
+    #[arg(long, value_name = "TYPE,...", value_delimiter = ',', value_parser = alert_types())]
+    pub disable: Vec<String>,
+    /// Turn these alert types on again (comma-separated).
+    #[arg(long, value_name = "TYPE,...", value_delimiter = ',', value_parser = alert_types())]
+    pub enable: Vec<String>,
+    /// battery_low below this percentage (5 to 50).
+    #[arg(long, value_name = "PCT",
+        value_parser = clap::value_parser!(u8).range(i64::from(*BATTERY_LOW_PCT.start())..=i64::from(*BATTERY_LOW_PCT.end())))]
+    pub battery_low: Option<u8>,
+    /// collar_offline after this many minutes without a reading (10 to 1440).
+    #[arg(long, value_name = "MIN",
+        value_parser = clap::value_parser!(u32).range(i64::from(*OFFLINE_AFTER_MIN.start())..=i64::from(*OFFLINE_AFTER_MIN.end())))]
+    pub offline_after: Option<u32>,
+    /// heart_rate_high_at_rest after this many minutes at rest (5 to 60).
+    #[arg(long, value_name = "MIN",
+        value_parser = clap::value_parser!(u32).range(i64::from(*HEART_RATE_SUSTAINED_MIN.start())..=i64::from(*HEART_RATE_SUSTAINED_MIN.end())))]
+    pub hr_sustained: Option<u32>,
 }

@@ -17,7 +17,8 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    accounts, admin, api_keys, collars, feedback, health, ingest, plan, realtime, simulate, timeline,
+    accounts, admin, alert_settings, alerts, api_keys, collars, feedback, health, ingest, plan, realtime, simulate,
+    timeline, zones,
 };
 use crate::exit::{Exit, Failure, Outcome, fail};
 
@@ -49,6 +50,9 @@ async fn run(cli: Cli) -> Outcome {
         Command::Realtime(a) => realtime::run(&c, a, json).await,
         Command::Timeline(a) => timeline::run(&c, a, json).await,
         Command::Feedback(a) => feedback::run(&c, a, json).await,
+        Command::Zones(cmd) => zones::run(&c, cmd, json).await,
+        Command::Alerts(a) => alerts::run(&c, a, json).await,
+        Command::AlertSettings(a) => alert_settings::run(&c, a, json).await,
         Command::Plan { collar } => plan::run(&c, collar, json).await,
         Command::Health { ready } => health::run(&c, *ready, json).await,
     }

@@ -26,6 +26,11 @@ pub fn hhmm(s: &str) -> String {
     parse_time(s).map(|t| t.format("%H:%M").to_string()).unwrap_or_else(|| s.to_owned())
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of an RFC 3339 time.
+pub fn datetime(s: &str) -> String {
+    parse_time(s).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| s.to_owned())
+}
+
 /// A fixed-width table.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -114,6 +119,12 @@ mod tests {
         let wide = chart(&events, from, to, 48);
         let ruler = wide.lines().next().unwrap();
         assert!(ruler.starts_with(" 00:00") && ruler.contains("12:00") && ruler.ends_with("00:00"), "{ruler:?}");
+    }
+
+    #[test]
+    fn times_in_utc() {
+        assert_eq!(datetime("2026-12-01T09:30:05.250+01:00"), "2026-12-01 08:30:05");
+        assert_eq!(datetime("not a time"), "not a time");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod alerts;
 pub mod breaker;
 pub mod retry;
 pub mod types;
@@ -24,6 +25,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use alerts::{AlertFilter, ZoneWrite};
 pub use breaker::{BreakerSettings, CircuitBreaker, CircuitState};
 pub use retry::RetryPolicy;
 use types::*;
@@ -456,6 +458,13 @@ impl Client {
     pub async fn collar(&self, collar_id: &str) -> Result<Collar, Error> {
         let path = format!("v1/collars/{}", segment(collar_id)?);
         self.json(Call::new(Method::GET, &path)).await
+    }
+
+    /// Changes the fields of the collar's pet that `patch` names (the others stay); the answer
+    /// is the collar with the merged profile.
+    pub async fn update_collar(&self, collar_id: &str, patch: &PetPatch) -> Result<Collar, Error> {
+        let path = format!("v1/collars/{}", segment(collar_id)?);
+        self.json(Call::new(Method::PATCH, &path).json(&UpdateCollar { pet: patch.clone() })?).await
     }
 
     /// Ingests up to [`MAX_BATCH`] readings (JSON objects, as collars send them).

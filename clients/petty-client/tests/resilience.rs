@@ -2,157 +2,23 @@
 //! `Retry-After`, the per-request timeout, the one refresh on a 401, API-key mode, and the
 //! circuit breaker opening, refusing fast, and recovering through a half-open probe.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use petty_client::types::TokenPair;
-use petty_client::{BreakerSettings, CircuitState, Client, Config, Credentials, Error, RetryPolicy};
+use petty_client::{BreakerSettings, CircuitState, Client, Credentials, Error};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// A request as the server saw it.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-}
-
-/// What the server does with the n-th request (0-based).
-enum Reply {
-    Json(u16, serde_json::Value),
-    WithHeader(u16, &'static str, &'static str, serde_json::Value),
-    /// Closes the connection without answering.
-    Drop,
-    /// Answers only after this long.
-    Hang(Duration),
-}
-
-type Handler = dyn Fn(usize, &Seen) -> Reply + Send + Sync;
-
-/// A one-request-per-connection HTTP/1.1 server on 127.0.0.1 (stops with the test runtime).
-struct Server {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Server {
-    async fn start(handler: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let handler: Arc<Handler> = Arc::new(handler);
-        let log = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                let (log, handler) = (log.clone(), handler.clone());
-                tokio::spawn(async move {
-                    let Some(req) = read_request(&mut conn).await else { return };
-                    let n = {
-                        let mut log = log.lock().unwrap();
-                        log.push(req.clone());
-                        log.len() - 1
-                    };
-                    let (status, header, body) = match handler(n, &req) {
-                        Reply::Drop => return,
-                        Reply::Hang(d) => {
-                            tokio::time::sleep(d).await;
-                            (200, None, json!({}))
-                        }
-                        Reply::Json(s, b) => (s, None, b),
-                        Reply::WithHeader(s, name, value, b) => (s, Some((name, value)), b),
-                    };
-                    let body = body.to_string();
-                    let extra = header.map(|(n, v)| format!("{n}: {v}\r\n")).unwrap_or_default();
-                    let head = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = conn.write_all(head.as_bytes()).await;
-                    let _ = conn.write_all(body.as_bytes()).await;
-                    let _ = conn.shutdown().await;
-                });
-            }
-        });
-        Self { url, seen }
-    }
-
-    fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
-    Some(Seen { method, path, headers, body })
-}
+use support::{Reply, Server, config, error};
 
 fn live() -> serde_json::Value {
     json!({"status": "ok", "service": "health", "version": "0.1.0", "git_sha": "x", "cold_start": false, "uptime_s": 1,
         "build": {"version": "0.1.0", "git_sha": "x", "profile": "debug", "arch": "x86_64"}})
 }
 
-fn error(code: &str) -> serde_json::Value {
-    json!({"error": {"code": code, "message": format!("{code} on purpose")}, "request_id": "r-1"})
-}
-
 fn user() -> serde_json::Value {
     json!({"user_id": "u1", "email": "ada@example.com", "name": null, "scopes": [], "created_at": 1})
-}
-
-/// Fast retries, a short timeout, no breaker unless a test sets one.
-fn config(url: &str) -> Config {
-    Config {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            max_retries: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_retry_after: Duration::from_secs(5),
-        },
-        breaker: BreakerSettings { failure_threshold: 100, cool_down: Duration::from_secs(60) },
-        ..Config::new(url)
-    }
 }
 
 fn pair(access: &str, refresh: &str) -> TokenPair {

@@ -1,7 +1,8 @@
-//! `petty collars add|list|show`: claiming with the box's code, and the fleet status.
+//! `petty collars add|edit|list|show`: claiming with the box's code, the pet's profile, and the
+//! fleet status.
 
 use petty_client::Client;
-use petty_client::types::{Collar, Pet};
+use petty_client::types::{Collar, Pet, PetPatch};
 use serde_json::json;
 
 use super::print_json;
@@ -9,14 +10,24 @@ use crate::cli::CollarsCmd;
 use crate::exit::{Exit, Failure, Outcome};
 use crate::render;
 
-/// `--json` prints the API's [`Collar`] (`add`, `show`), or for `list` an array of them: every
-/// page's collars in order, the pages' cursors already followed.
+/// `--json` prints the API's [`Collar`] (`add`, `edit`, `show`), or for `list` an array of
+/// them: every page's collars in order, the pages' cursors already followed.
 pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
     match cmd {
-        CollarsCmd::Add { collar, claim_code, name, species, weight_kg, breed, birth_date, activity_profile } => {
+        CollarsCmd::Add {
+            collar,
+            claim_code,
+            name,
+            species,
+            weight_kg,
+            breed,
+            birth_date,
+            activity_profile,
+            timezone,
+        } => {
             let pet: Pet = serde_json::from_value(json!({
                 "name": name, "species": species, "weight_kg": weight_kg, "breed": breed,
-                "birth_date": birth_date, "activity_profile": activity_profile,
+                "birth_date": birth_date, "activity_profile": activity_profile, "timezone": timezone,
             }))
             .map_err(|e| Failure::new(Exit::Usage, e.to_string()))?;
             let got = c.claim_collar(collar, claim_code, &pet).await?;
@@ -24,6 +35,20 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
                 print_json(&got);
             } else {
                 println!("collar {} is yours: {} (claimed {})", got.collar_id, got.pet.name, got.claimed_at);
+            }
+        }
+        CollarsCmd::Edit { collar, name, weight_kg, breed, birth_date, activity_profile, timezone } => {
+            let patch: PetPatch = serde_json::from_value(json!({
+                "name": name, "weight_kg": weight_kg, "breed": breed, "birth_date": birth_date,
+                "activity_profile": activity_profile, "timezone": timezone,
+            }))
+            .map_err(|e| Failure::new(Exit::Usage, e.to_string()))?;
+            let got = c.update_collar(collar, &patch).await?;
+            if json {
+                print_json(&got);
+            } else {
+                println!("collar {}: {} updated", got.collar_id, got.pet.name);
+                println!("pet        {}", serde_json::to_string(&got.pet).unwrap_or_default());
             }
         }
         CollarsCmd::List => {

@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod alert_settings;
+pub mod alerts;
 pub mod api_keys;
 pub mod collars;
 pub mod feedback;
@@ -17,6 +19,7 @@ pub mod plan;
 pub mod realtime;
 pub mod simulate;
 pub mod timeline;
+pub mod zones;
 
 use std::time::Duration;
 
