@@ -623,6 +623,28 @@ def table(run: dict) -> str:
     return "\n".join([head, sep] + [f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows])
 
 
+def alerts_table(a: dict | None) -> str:
+    """tools/alert_latency.py's figures (the local stack: cargo lambda watch, moto, the stream
+    poller), as a second table."""
+    if not a:
+        return ""
+    ing = a["ingest_10_readings_ms"]
+    ev = a["evaluator_invoke_ms"]
+    rows = [
+        (f"accepted reading -> alert listed, ms p50 / p99 ({a['rounds']} escapes)",
+         f"{fmt(a['reading_to_alert_open_ms']['p50'])} / {fmt(a['reading_to_alert_open_ms']['p99'])}"),
+        ("return -> alert resolved, ms p50 / p99",
+         f"{fmt(a['reading_to_alert_resolved_ms']['p50'])} / {fmt(a['reading_to_alert_resolved_ms']['p99'])}"),
+        (f"POST /v1/ingest (10 readings) ms p50 / p99, evaluation on ({ing['evaluation_on']['n']})",
+         f"{fmt(ing['evaluation_on']['p50'])} / {fmt(ing['evaluation_on']['p99'])}"),
+        (f"POST /v1/ingest (10 readings) ms p50 / p99, evaluation off ({ing['evaluation_off']['n']})",
+         f"{fmt(ing['evaluation_off']['p50'])} / {fmt(ing['evaluation_off']['p99'])}"),
+        (f"evaluator invocation per stream batch, ms p50 ({ev['n']} batches; inline, ingest would wait this)",
+         fmt(ev["p50"])),
+    ]
+    return "\n\n| alerts on the local stack | |\n|---|---:|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
 def machine_line(m: dict) -> str:
     dirty = ", uncommitted changes" if m.get("git_dirty") else ""
     load = (f"; load average {m['load_avg_1m_start']} at start, {m['load_avg_1m_end']} at end"
@@ -701,7 +723,9 @@ def cmd_run(args) -> None:
         "example_output": outputs,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
-    run["table_markdown"] = table(run)
+    if args.alerts_json and Path(args.alerts_json).is_file():
+        run["alerts_local_stack"] = json.loads(Path(args.alerts_json).read_text())
+    run["table_markdown"] = table(run) + alerts_table(run.get("alerts_local_stack"))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = OUT / f"bench-{m['git_sha'] or 'nogit'}-{stamp}.json"
     text = json.dumps(run, indent=2) + "\n"
@@ -754,6 +778,7 @@ def main() -> None:
     r.add_argument("--warm", type=int, default=2000, help="warm invocations of each event without a storage call")
     r.add_argument("--warm-moto", type=int, default=1000, help="warm invocations of each event against moto")
     r.add_argument("--skip-examples", action="store_true", help="only the Runtime API measurements")
+    r.add_argument("--alerts-json", help="tools/alert_latency.py's output, folded into the run")
     r.set_defaults(func=cmd_run)
     c = sub.add_parser("compare", help="differences between two bench JSON files")
     c.add_argument("a")

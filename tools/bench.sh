@@ -2,7 +2,8 @@
 # `make bench`: release builds, then numbers (never pass/fail) from tools/bench.py: cold start,
 # warm latency, RSS and sizes of each function and of the floor (a bare lambda_http
 # hello-world, tools/bench-floor) under a Runtime API emulator against a seeded moto stack, and
-# the in-process auth, ingest and timeline examples. One table; JSON in target/bench/.
+# the in-process auth, ingest and timeline examples; then tools/alert_latency.py on a local
+# stack (reading -> alert p50/p99, ingest with evaluation on/off). JSON in target/bench/.
 # BENCH_ARGS passes options to `bench.py run` (e.g. BENCH_ARGS="--runs 5 --warm 200").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -19,9 +20,15 @@ if [ -x "$VENV/bin/cargo-lambda" ] && rustup target list --installed 2>/dev/null
     || echo "arm64 floor build failed: its arm64 size is n/a" >&2
 fi
 
+# Reading -> alert latency and ingest with alert evaluation on/off, on a fresh local stack (the
+# debug functions behind cargo lambda watch, as `make dev` runs them).
+mkdir -p target/bench
+tools/with_stack.sh alerts "$VENV/bin/python" tools/alert_latency.py >target/bench/alerts.json \
+  || { echo "alert latency run failed: its rows are missing" >&2; rm -f target/bench/alerts.json; }
+
 port=$(free_port)
 trap 'stop_pid "${MOTO_PID:-}"' EXIT
 start_moto "$port" target/moto-bench.log
 "$VENV/bin/python" tools/local_aws.py seed --endpoint "http://127.0.0.1:$port" --stage bench --env-file target/bench.env >/dev/null
 # shellcheck disable=SC2086
-"$VENV/bin/python" tools/bench.py run --env-file target/bench.env ${BENCH_ARGS:-}
+"$VENV/bin/python" tools/bench.py run --env-file target/bench.env --alerts-json target/bench/alerts.json ${BENCH_ARGS:-}

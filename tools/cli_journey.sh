@@ -5,7 +5,7 @@
 # `petty admin register` (codes, IoT certificates to 0600 files, reset-code), the owner
 # claiming with `--claim-code` (wrong, malformed and missing codes refused first), API keys,
 # ingest (JSONL and CSV), simulate (claiming with a code), realtime --watch, the fleet status,
-# timeline, feedback, plan, health, a forced token refresh and logout, each checked for its
+# zones, alert settings and alerts (an escape raised by the evaluator, acknowledged), timeline, feedback, plan, health, a forced token refresh and logout, each checked for its
 # exit code and output.
 # A step of `make test` (moto already running: AWS_ENDPOINT_URL); alone (`make cli-journey`)
 # it starts and stops its own moto. Stops what it started by pid, even on failure.
@@ -149,6 +149,43 @@ PETTY_API_KEY=$key expect 0 realtime SM-000001; has "SM-000001"; has "bpm"
 expect 0 realtime SM-000001 --watch --count 2 --active-every 1 --rest-every 2 --json
 [ "$(wc -l <<<"$out")" = 2 ] || { echo "FAIL: two polls expected: $out"; exit 1; }
 expect 4 realtime XX-999999
+
+# Safe zones, alert settings and alerts (the evaluator runs with the stack)
+expect 0 collars edit SM-000001 --timezone America/New_York; has "updated"
+expect 0 collars show SM-000001 --json; [ "$(json 'd["pet"]["timezone"]')" = America/New_York ]
+expect 0 zones add SM-000001 home --name Home --circle=-74.006,40.7128 --radius 150; has "zone home created"
+expect 0 zones add SM-000001 home --name Home --circle=-74.006,40.7128 --radius 200 --active 00:00-23:59; has "replaced"
+printf '{"type":"Polygon","coordinates":[[[-74.01,40.71],[-74.00,40.71],[-74.00,40.72],[-74.01,40.72],[-74.01,40.71]]]}' >"$work/park.geojson"
+expect 0 zones add SM-000001 park --name Park --polygon "$work/park.geojson" --json; [ "$(json 'd["zone_id"]')" = park ]
+expect 0 zones list SM-000001; has "circle 200 m"; has "polygon 4 pts"; has "00:00-23:59"
+PETTY_API_KEY=$key expect 0 zones list SM-000001 --json; [ "$(json 'len(d["zones"])')" = 2 ]
+expect 2 zones add SM-000001 Bad_Id --name X --circle=0,0 --radius 50; has "zone id"
+expect 2 zones add SM-000001 far --name X --circle=0,0 --radius 6000; has "--radius"
+expect 2 zones add SM-000001 open --name X --polygon '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}'; has "not closed"
+expect 0 zones rm SM-000001 park; has "deleted zone park"
+expect 4 zones rm SM-000001 park
+expect 0 alert-settings SM-000001; has "battery_low"
+expect 0 alert-settings SM-000001 --disable battery_low --offline-after 60 --json
+[ "$(json 'd["disabled"]')" = "['battery_low']" ] && [ "$(json 'd["offline_after_min"]')" = 60 ]
+expect 0 alert-settings SM-000001 --enable battery_low; has "(saved)"
+expect 2 alert-settings SM-000001 --battery-low 60
+# Two accurate fixes ~1.5 km outside home (just after the simulated readings) confirm an escape
+now2=$(date -u +%s)
+for dt in 2 4; do echo "{\"collar_id\":\"SM-000001\",\"timestamp\":\"$(ts $((now2 + dt)))\",\"heart_rate\":95,\"activity_level\":1,\"accuracy_m\":5,\"location\":{\"type\":\"Point\",\"coordinates\":[-73.99,40.72]}}"; done >"$work/away.jsonl"
+PETTY_API_KEY=$key expect 0 ingest --file "$work/away.jsonl"
+for _ in $(seq 1 100); do
+  expect 0 alerts SM-000001 --status open --json
+  [ "$(json 'len([a for a in d["alerts"] if a["type"] == "zone_exit"])')" = 1 ] && break
+  sleep 0.2
+done
+alert=$(json '[a for a in d["alerts"] if a["type"] == "zone_exit"][0]["alert_id"]')
+expect 0 alerts SM-000001; has "zone_exit"; has "$alert"
+expect 0 alerts --watch --interval 1 --count 1 --json; has "$alert"
+expect 0 alerts ack "$alert"; has "acknowledged"
+expect 0 alerts ack "$alert" --json; [ "$(json 'd["status"]')" = acknowledged ]
+expect 0 alerts SM-000001 --status acknowledged --all --json; [ "$(json 'd["next_cursor"]')" = None ]
+expect 4 alerts ack SM-000001.zone_exit.home.1
+expect 2 alerts --from yesterday
 
 # Timeline: table and chart, then JSON for the event ids
 from=$(ts $((now - 7200))); to=$(ts $((now + 60)))

@@ -146,7 +146,11 @@ def main() -> None:
          "--collar", COLLAR, "--day", day.isoformat(), "--seed", "7"],
         check=True, capture_output=True, text=True,
     ).stdout.splitlines()
-    readings = [json.loads(line) for line in lines]
+    # Only what is over 16 minutes old by now: the live minutes come from live_tail() (right
+    # after midnight, the end of "yesterday" would otherwise overlap them).
+    fresh_from = datetime.now(timezone.utc) - timedelta(minutes=16)
+    readings = [r for r in (json.loads(line) for line in lines)
+                if datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")) < fresh_from]
     # Fleet status (`petty collars show`): a battery draining over the day, a firmware version.
     for i, r in enumerate(readings):
         r.update(battery_pct=max(5, 100 - 40 * i // max(1, len(readings))), firmware=FIRMWARE)

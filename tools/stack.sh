@@ -14,6 +14,7 @@
 #     PETTY_STACK_ENV    the functions' KEY=VALUE environment (table names, secret ids,
 #                        READINGS_QUEUE_URL and READINGS_DLQ_URL)
 #     PETTY_STACK_STAGE  the stage name (secrets petty/<stage>/...)
+#     PETTY_STREAM_POLLER_PID / _LOG  the readings stream stand-in (SIGSTOP pauses alert evaluation)
 #   stack_down         stops what stack_up started, by pid (safe to call twice)
 # shellcheck shell=bash
 
@@ -63,6 +64,7 @@ stack_up() {
       "$VENV/bin/python" "$ROOT/tools/readings_stream_poller.py" --env-file "$PETTY_STACK_ENV" \
         --endpoint "$PETTY_MOTO_URL" --api "$PETTY_API_URL" >"$ROOT/target/stream-poller-$name.log" 2>&1 &
       STACK_STREAM_PID=$!
+      export PETTY_STREAM_POLLER_PID=$STACK_STREAM_PID PETTY_STREAM_POLLER_LOG="$ROOT/target/stream-poller-$name.log"
       "$VENV/bin/python" "$ROOT/tools/sweep_schedule.py" --api "$PETTY_API_URL" --every "${PETTY_SWEEP_EVERY:-5}" \
         >"$ROOT/target/sweep-$name.log" 2>&1 &
       STACK_SWEEP_PID=$!

@@ -173,6 +173,7 @@ pub fn evaluate(state: &mut CollarState, ctx: &Context, readings: &[Observation]
         if r.ts_ms <= state.last_ts_ms || r.ts_ms > latest_ok {
             continue;
         }
+        state.heard_ms = state.heard_ms.max(ctx.now_ms);
         let prev_ts = std::mem::replace(&mut state.last_ts_ms, r.ts_ms);
         let minute = r.ts_ms.div_euclid(60_000);
         let pushed = r.activity == 0 && state.rest.push(minute, r.heart_rate);
@@ -236,14 +237,22 @@ fn apply_battery(state: &mut CollarState, ctx: &Context, r: &Observation, out: &
     }
 }
 
-/// When the collar counts as silent: the last reading plus `offline_after_min`, if
-/// `collar_offline` is enabled, a reading was seen and no `collar_offline` is open (the
-/// caller indexes collars by it, so the sweep reads only the due ones).
+/// How long after new readings last arrived a collar counts as talking, whatever their
+/// timestamps: a collar uploading a buffered day is not offline while it uploads.
+pub const ARRIVAL_GRACE_MS: i64 = 60_000;
+
+/// When the collar counts as silent: the last reading plus `offline_after_min` (but never
+/// within [`ARRIVAL_GRACE_MS`] of new readings arriving), if `collar_offline` is enabled, a
+/// reading was seen and no `collar_offline` is open (the caller indexes collars by it, so the
+/// sweep reads only the due ones).
 pub fn silent_at(state: &CollarState, settings: &AlertSettings) -> Option<i64> {
     let watch = settings.enabled(AlertType::CollarOffline)
         && state.last_ts_ms > 0
         && !state.open.contains_key(AlertType::CollarOffline.as_str());
-    watch.then(|| state.last_ts_ms.saturating_add(i64::from(settings.offline_after_min) * 60_000))
+    watch.then(|| {
+        let by_readings = state.last_ts_ms.saturating_add(i64::from(settings.offline_after_min) * 60_000);
+        by_readings.max(state.heard_ms.saturating_add(ARRIVAL_GRACE_MS))
+    })
 }
 
 /// Opens `collar_offline` for a collar silent since [`silent_at`]. The alert is dated at

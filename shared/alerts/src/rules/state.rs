@@ -26,6 +26,10 @@ pub struct OpenAlert {
 pub struct CollarState {
     /// The newest reading evaluated, Unix ms: anything at or before it is a re-delivery.
     pub last_ts_ms: i64,
+    /// When new readings last arrived (the evaluator's clock, Unix ms): a collar uploading
+    /// what it buffered is talking to us, however old its readings are.
+    #[serde(skip_serializing_if = "is_default")]
+    pub heard_ms: i64,
     /// Open alerts by [`super::open_key`].
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub open: BTreeMap<String, OpenAlert>,

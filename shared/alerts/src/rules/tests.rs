@@ -226,6 +226,23 @@ fn without_zones_fixes_do_nothing() {
 }
 
 #[test]
+fn a_collar_uploading_an_old_buffer_is_not_silent_while_it_uploads() {
+    let s = Setup::home();
+    let mut st = CollarState::default();
+    // Readings of three hours ago arrive now: old, but the collar is talking.
+    let now = T0 + 180 * MIN;
+    evaluate(&mut st, &s.ctx(now), &[fix(T0, HOME, None), fix(T0 + 10_000, HOME, None)]);
+    assert_eq!(silent_at(&st, &s.settings), Some(now + ARRIVAL_GRACE_MS));
+    assert_eq!(sweep(&mut st, COLLAR, &s.settings, now + 5_000), None, "mid-upload");
+    // A re-delivery is not news: it does not move the grace.
+    evaluate(&mut st, &s.ctx(now + 15_000), &[fix(T0 + 10_000, HOME, None)]);
+    assert_eq!(silent_at(&st, &s.settings), Some(now + ARRIVAL_GRACE_MS));
+    // Once the upload stops, the collar is what its newest reading says: long silent.
+    let Some(Transition::Open(a)) = sweep(&mut st, COLLAR, &s.settings, now + ARRIVAL_GRACE_MS) else { panic!() };
+    assert_eq!((a.kind, a.opened_ms), (AlertType::CollarOffline, now + ARRIVAL_GRACE_MS));
+}
+
+#[test]
 fn the_sweep_opens_offline_once_and_a_fresh_reading_resolves_it() {
     let s = Setup::home();
     let mut st = CollarState::default();
@@ -455,6 +472,8 @@ mod properties {
                 let t: Vec<Transition> =
                     readings.iter().flat_map(|r| evaluate(&mut one_by_one, &s.ctx(r.ts_ms), std::slice::from_ref(r))).collect();
                 prop_assert_eq!(t, all);
+                // Only when readings arrived differs (each on its own clock here).
+                one_by_one.heard_ms = st.heard_ms;
                 prop_assert_eq!(one_by_one, st);
             }
         }
