@@ -301,3 +301,40 @@ async fn the_sweep_finds_a_silent_collar_once_and_a_reading_clears_it() {
     let later = petty_alert_sweep::sweep(&w.collars, &w.alerts, now() + 3_600_000).await.unwrap();
     assert_eq!((later.raised, later.unwatched), (0, 1), "{later:?}");
 }
+
+#[tokio::test]
+async fn a_new_owner_starts_with_no_alerts_and_no_state_of_the_last() {
+    let w = World::new().await;
+    let c = "AL-600001";
+    let ada = w.apps.owner("ada@example.com").await;
+    let code = w.apps.claim_at(&ada, c, json!({"name": "Rex", "species": "dog", "weight_kg": 20}), 0).await;
+    let t0 = now() - 120_000;
+    let low = w.deliver(&ada, &[fix(c, t0, HOME.0, 12.0)]).await;
+    assert_eq!(low.applied.raised.len(), 1, "ada's battery_low");
+    let (status, _, _) =
+        petty_tests::call(&w.apps.http, &w.apps.data, "DELETE", &format!("/v1/collars/{c}"), &[(ada.0, &ada.1)], None)
+            .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Second hand: bob claims it with the code printed in its box.
+    let bob = w.apps.owner("bob@example.com").await;
+    let claim = json!({"collar_id": c, "claim_code": code, "pet": {"name": "Max", "species": "dog", "weight_kg": 8}});
+    let (status, body, _) = petty_tests::call(
+        &w.apps.http,
+        &w.apps.data,
+        "POST",
+        "/v1/collars",
+        &[(bob.0, &bob.1)],
+        Some(&claim.to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(w.alerts_of(&bob, &format!("collar_id={c}")).await.is_empty(), "ada's alert is not bob's");
+
+    // Bob's own low battery raises: ada's discharge (battery_low disarmed) is not his.
+    let bobs = w.deliver(&bob, &[fix(c, now() + 1_000, HOME.0, 11.0)]).await;
+    assert_eq!(bobs.applied.raised, vec![petty_shared::api::alerts::AlertType::BatteryLow]);
+    let alerts = w.alerts_of(&bob, &format!("collar_id={c}")).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["reading"]["battery_pct"], json!(11.0));
+}

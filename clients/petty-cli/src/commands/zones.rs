@@ -96,11 +96,7 @@ fn spec_of(a: &ZoneAddArgs) -> Result<ZoneSpec, Failure> {
 
 /// A zone id: [`is_zone_id`], and not `-` alone (it stands for "no zone" inside alert ids).
 fn check_zone_id(id: &str) -> Result<(), String> {
-    if is_zone_id(id) {
-        Ok(())
-    } else {
-        Err(format!("zone id {id:?}: 1 to 32 of a-z, 0-9 and - (not - alone)"))
-    }
+    if is_zone_id(id) { Ok(()) } else { Err(format!("zone id {id:?}: 1 to 32 of a-z, 0-9 and - (not - alone)")) }
 }
 
 /// A zone from its parts: a circle (`LON,LAT` and a radius) or a polygon's GeoJSON text, and
