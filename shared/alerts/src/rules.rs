@@ -239,7 +239,7 @@ fn apply_battery(state: &mut CollarState, ctx: &Context, r: &Observation, out: &
 
 /// How long after new readings last arrived a collar counts as talking, whatever their
 /// timestamps: a collar uploading a buffered day is not offline while it uploads.
-pub const ARRIVAL_GRACE_MS: i64 = 60_000;
+pub const ARRIVAL_GRACE_MS: i64 = 30_000;
 
 /// When the collar counts as silent: the last reading plus `offline_after_min` (but never
 /// within [`ARRIVAL_GRACE_MS`] of new readings arriving), if `collar_offline` is enabled, a
