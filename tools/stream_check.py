@@ -19,7 +19,9 @@ up), exits 1 on any mismatch; one summary line.
    firmware (fleet status); each bad record received again and again (the poller saw receive
    counts up to maxReceiveCount) and then in the dead-letter queue (READINGS_DLQ_URL, read
    back: exactly the four bodies, each received at least maxReceiveCount times); the poller
-   deleted exactly the good ones, no batch failed as a whole; the readings queue ends empty.
+   deleted exactly the good ones, no batch failed as a whole; the readings queue ends empty;
+   and the good readings, outside the collar's one safe zone, raised exactly one zone_exit
+   (the alert evaluator on the stream path).
 
 Needs the stack's queues with a short visibility timeout (tools/stack.sh seeds 2 s).
 """
@@ -113,6 +115,12 @@ def main() -> int:
     owner = make_owner(api, f"stream-{run}@example.com")
     for c in (collar, other):
         claim(api, owner, c, codes[c], rng)
+    # A safe zone far from where the simulated collar roams: its readings from the stream are
+    # an escape the alert evaluator must raise, once (alerts on the stream path).
+    zone = {"name": "Elsewhere", "center": [0.0, 0.0], "radius_m": 50}
+    put = api.call("PUT", f"/v1/collars/{collar}/zones/elsewhere", "check", body=zone, token=owner.token)
+    if put.status != 201:
+        problems.append(f"PUT zone: {put.status} {str(put.body)[:200]}")
 
     poller = PollerProcess()
     try:
@@ -173,6 +181,18 @@ def main() -> int:
             problems.append(f"GET /v1/collars/{collar}: {shown.status} fleet status {fleet}, expected firmware "
                             f"{FIRMWARE}, battery {newest['battery_pct']}, last seen {newest['timestamp']}")
 
+        # The escape the stream's readings make, raised once by the evaluator.
+        escapes = []
+        while time.monotonic() < deadline + 5:
+            listed = api.call("GET", f"/v1/alerts?collar_id={collar}", "check", token=owner.token)
+            escapes = [a for a in (listed.body or {}).get("alerts", []) if a.get("type") == "zone_exit"] \
+                if listed.status == 200 else []
+            if escapes:
+                break
+            time.sleep(0.3)
+        if len(escapes) != 1 or escapes[0].get("status") != "open" or escapes[0].get("zone_id") != "elsewhere":
+            problems.append(f"alerts of {collar}: expected one open zone_exit from the stream's readings, got {escapes}")
+
         # The dead letters, read back: exactly the bad bodies, each received maxReceiveCount times.
         letters = []
         while len(letters) < len(bad) and time.monotonic() < deadline + 5:
@@ -220,7 +240,7 @@ def main() -> int:
     print(f"stream check: OK in {elapsed:.0f} s: {GOOD} good readings stored once (moto count), realtime shows the "
           f"newest, fleet status firmware {FIRMWARE} battery {newest['battery_pct']:g}%; {len(bad)} bad records "
           f"({', '.join(bad)}) received {MAX_RECEIVES} times each, then in the dead-letter queue; readings queue "
-          f"empty; poller: {len(batches)} batches, {deleted} deleted, {retried} retried, settled {settled_s:.0f} s "
+          f"empty; one zone_exit raised from the stream's readings; poller: {len(batches)} batches, {deleted} deleted, {retried} retried, settled {settled_s:.0f} s "
           f"after publishing")
     return 0
 
