@@ -17,14 +17,23 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export PETTY_PYTHON="$VENV/bin/python"
 
-echo "== cargo fmt --check"; cargo fmt --all --check
-echo "== template: cfn-lint, sam validate --lint, checkov"; tools/lint_template.sh
-echo "== cargo clippy -D warnings"; cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== sample events through cargo lambda invoke"; tools/invoke_events.sh
-echo "== petty CLI journey against the local stack"; tools/cli_journey.sh
-echo "== end-to-end journey over HTTP against the local stack"; tools/e2e.sh
-echo "== contract (schemathesis), load, the collar stream (queue -> poller -> petty-stream) and faults against the local stack, bounded"; tools/proof.sh
-echo "== cargo nextest"; cargo nextest run --workspace --locked
+# step TITLE CMD...: one step, its wall time printed after it (the summary at the end lists all).
+timings=()
+step() {
+  local title=$1 start=$SECONDS; shift
+  echo "== $title"
+  "$@"
+  timings+=("$(printf '%5d s  %s' $((SECONDS - start)) "$title")")
+  echo "-- $title: $((SECONDS - start)) s"
+}
+step "cargo fmt --check" cargo fmt --all --check
+step "template: cfn-lint, sam validate --lint, checkov" tools/lint_template.sh
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "sample events through cargo lambda invoke" tools/invoke_events.sh
+step "petty CLI journey against the local stack" tools/cli_journey.sh
+step "end-to-end journey over HTTP against the local stack" tools/e2e.sh
+step "contract (schemathesis), load, the collar stream and faults against the local stack, bounded" tools/proof.sh
+step "cargo nextest" cargo nextest run --workspace --locked
 
 # The arm64 release build takes ~5 min here: CI runs it only when what decides it (see
 # tools/build_inputs.sh) changed since the build recorded in tools/arm64-build.stamp.
@@ -34,3 +43,5 @@ elif [ "$(awk '$1 == "inputs" {print $2}' tools/arm64-build.stamp 2>/dev/null)" 
   echo "note: the arm64 build inputs changed since tools/arm64-build.stamp: CI will run \`make build\`;"
   echo "      run it here and commit the stamp it writes to spare CI those minutes."
 fi
+
+echo "== step times (wall clock)"; printf '%s\n' "${timings[@]}"; echo "total: $SECONDS s"
