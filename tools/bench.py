@@ -724,7 +724,10 @@ def cmd_run(args) -> None:
         "elapsed_s": round(time.monotonic() - started, 1),
     }
     if args.alerts_json and Path(args.alerts_json).is_file():
-        run["alerts_local_stack"] = json.loads(Path(args.alerts_json).read_text())
+        try:
+            run["alerts_local_stack"] = json.loads(Path(args.alerts_json).read_text())
+        except ValueError as e:
+            print(f"alert figures unreadable ({e}): their rows are missing", file=sys.stderr)
     run["table_markdown"] = table(run) + alerts_table(run.get("alerts_local_stack"))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = OUT / f"bench-{m['git_sha'] or 'nogit'}-{stamp}.json"

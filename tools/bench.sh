@@ -23,8 +23,12 @@ fi
 # Reading -> alert latency and ingest with alert evaluation on/off, on a fresh local stack (the
 # debug functions behind cargo lambda watch, as `make dev` runs them).
 mkdir -p target/bench
-tools/with_stack.sh alerts "$VENV/bin/python" tools/alert_latency.py >target/bench/alerts.json \
-  || { echo "alert latency run failed: its rows are missing" >&2; rm -f target/bench/alerts.json; }
+# (the stack's own lines go to stderr; the figures are the last line)
+if tools/with_stack.sh alerts "$VENV/bin/python" tools/alert_latency.py >target/bench/alerts.out; then
+  tail -n 1 target/bench/alerts.out >target/bench/alerts.json
+else
+  echo "alert latency run failed: its rows are missing" >&2; rm -f target/bench/alerts.json
+fi
 
 port=$(free_port)
 trap 'stop_pid "${MOTO_PID:-}"' EXIT
