@@ -23,7 +23,7 @@ fi
 # Reading -> alert latency and ingest with alert evaluation on/off, on a fresh local stack (the
 # debug functions behind cargo lambda watch, as `make dev` runs them).
 mkdir -p target/bench
-# (the stack's own lines go to stderr; the figures are the last line)
+# (the stack prints its start line first; the figures are the last line)
 if tools/with_stack.sh alerts "$VENV/bin/python" tools/alert_latency.py >target/bench/alerts.out; then
   tail -n 1 target/bench/alerts.out >target/bench/alerts.json
 else
