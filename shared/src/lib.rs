@@ -15,6 +15,7 @@ pub mod claim_code;
 pub mod collar;
 pub mod config;
 pub mod cursor;
+pub mod delivery_job;
 pub mod dynamo;
 pub mod edge;
 pub mod http;
@@ -29,6 +30,8 @@ pub mod secrets;
 pub mod stores;
 pub mod tables;
 pub mod testing;
+pub mod unsubscribe;
+pub mod webhook;
 pub mod xray;
 
 /// The API's wire types (request and response bodies), shared with `petty-client`.

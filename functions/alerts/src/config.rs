@@ -12,6 +12,8 @@ pub struct AlertsConfig {
     pub routes: DataRouteConfig,
     /// Zones, settings, the evaluator's state and alerts.
     pub alerts_table: String,
+    /// The delivery log `GET /v1/alerts/{alert_id}` shows.
+    pub notifications_table: String,
 }
 
 impl FromEnv for AlertsConfig {
@@ -21,6 +23,7 @@ impl FromEnv for AlertsConfig {
             collars_table: env.required("COLLARS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
             alerts_table: env.required("ALERTS_TABLE")?,
+            notifications_table: env.required("NOTIFICATIONS_TABLE")?,
         })
     }
 }

@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use petty_alert_rules::rules::parse_alert_id;
+use petty_alert_rules::rules::{AlertKey, parse_alert_id};
 use petty_alert_rules::zone;
 use petty_shared::api::alerts::{self as wire, AlertSettings, AlertStatus, MAX_ZONES, ZoneSpec, is_zone_id};
+use petty_shared::api::notifications::AlertDetail;
 use petty_shared::audit::AuditStore;
 use petty_shared::auth::{ApiKeyStore, Principal};
 use petty_shared::collar::{Collar, owned};
@@ -29,6 +30,7 @@ use petty_shared::tables::alerts::{AlertRecord, AlertsTable, StoredZone};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::notifications::NotificationsTable;
 
 pub use config::AlertsConfig;
 
@@ -55,6 +57,7 @@ pub enum Route {
     GetSettings,
     PutSettings,
     ListAlerts,
+    GetAlert,
     Ack,
 }
 
@@ -66,6 +69,7 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
     route("GET", "/v1/collars/{collar_id}/alert-settings", Route::GetSettings),
     route("PUT", "/v1/collars/{collar_id}/alert-settings", Route::PutSettings),
     route("GET", "/v1/alerts", Route::ListAlerts),
+    route("GET", "/v1/alerts/{alert_id}", Route::GetAlert),
     route("POST", "/v1/alerts/{alert_id}/ack", Route::Ack),
 ];
 
@@ -74,6 +78,7 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
 pub struct AlertsApp<S, C = CollarsTable, K = ApiKeysTable, A = AuditTable> {
     collars: C,
     alerts: AlertsTable,
+    notifications: NotificationsTable,
     edge: Edge<S, K, A>,
 }
 
@@ -91,7 +96,8 @@ impl<S: SecretSource> AlertsApp<S> {
         Self {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
             collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
-            alerts: AlertsTable::new(dynamodb, cfg.alerts_table.clone()),
+            alerts: AlertsTable::new(dynamodb.clone(), cfg.alerts_table.clone()),
+            notifications: NotificationsTable::new(dynamodb, cfg.notifications_table.clone()),
         }
     }
 }
@@ -104,8 +110,36 @@ where
     A: AuditStore + Clone,
 {
     /// The handler over any collar store and edge.
-    pub fn with_stores(edge: Edge<S, K, A>, collars: C, alerts: AlertsTable) -> Self {
-        Self { collars, alerts, edge }
+    pub fn with_stores(
+        edge: Edge<S, K, A>,
+        collars: C,
+        alerts: AlertsTable,
+        notifications: NotificationsTable,
+    ) -> Self {
+        Self { collars, alerts, notifications, edge }
+    }
+
+    /// The caller's alert by id: another owner's, or one from before this owner's claim, is
+    /// a 404 like none.
+    async fn visible_alert(&self, principal: &Principal, alert_id: &str) -> Result<AlertKey, ApiError> {
+        let key = parse_alert_id(alert_id).ok_or_else(no_alert)?;
+        let collar = owned(&self.collars, principal, &key.collar_id).await.map_err(|e| match e {
+            ApiError::NotFound(_) => no_alert(),
+            other => other,
+        })?;
+        if key.opened_ms < collar.visible_from_ms() {
+            return Err(no_alert());
+        }
+        Ok(key)
+    }
+
+    /// One alert and its delivery log.
+    async fn get_alert(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
+        let principal = self.edge.require(req, READ).await?;
+        let key = self.visible_alert(&principal, m.param("alert_id")).await?;
+        let alert = self.alerts.alert(&key).await?.ok_or_else(no_alert)?;
+        let deliveries = self.notifications.deliveries(&alert.alert_id).await?.iter().map(|d| d.view()).collect();
+        json_response(StatusCode::OK, &AlertDetail { alert: alert.view(), deliveries })
     }
 
     async fn collar(&self, principal: &Principal, m: &Matched<Route>) -> Result<Collar, ApiError> {
@@ -233,15 +267,7 @@ where
 
     async fn ack(&self, req: &Request, m: &Matched<Route>, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let key = parse_alert_id(m.param("alert_id")).ok_or_else(no_alert)?;
-        // Another owner's alert, or one from before this owner's claim, is a 404 like none.
-        let collar = owned(&self.collars, &principal, &key.collar_id).await.map_err(|e| match e {
-            ApiError::NotFound(_) => no_alert(),
-            other => other,
-        })?;
-        if key.opened_ms < collar.visible_from_ms() {
-            return Err(no_alert());
-        }
+        let key = self.visible_alert(&principal, m.param("alert_id")).await?;
         let alert = self.alerts.acknowledge(&key, now_ms()).await?.ok_or_else(no_alert)?;
         inv.metric_with(
             "AlertsAcknowledged",
@@ -269,6 +295,7 @@ where
             Route::GetSettings => Box::pin(self.get_settings(&req, &m)).await,
             Route::PutSettings => Box::pin(self.put_settings(&req, &m)).await,
             Route::ListAlerts => Box::pin(self.list_alerts(&req)).await,
+            Route::GetAlert => Box::pin(self.get_alert(&req, &m)).await,
             Route::Ack => Box::pin(self.ack(&req, &m, inv)).await,
         }
     }

@@ -127,6 +127,11 @@ impl AlertRecord {
     }
 }
 
+/// An alert item as a stream image carries it (the notifier's input).
+pub fn alert_from_image(item: &Item) -> Option<AlertRecord> {
+    record_from(item)
+}
+
 fn record_from(item: &Item) -> Option<AlertRecord> {
     Some(AlertRecord {
         alert_id: get_s(item, attr::ALERT_ID)?,

@@ -11,5 +11,6 @@ pub mod audit;
 pub mod claim_attempts;
 pub mod collars;
 pub mod feedback;
+pub mod notifications;
 pub mod readings;
 pub mod timeline_events;
