@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 use petty_shared::api::alerts::{Alert, AlertStatus, AlertType};
 use petty_shared::api::notifications::{Channel, EventKind, WebhookEvent, WebhookStatus};
 use petty_shared::collar::CollarLookup;
@@ -257,6 +257,7 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
         }
         self.notifications.end_attempt(key, attempt, &end, now_ms).await?;
         tracing::info!(
+            alert_id = %key.alert_id,
             channel = key.channel.as_str(),
             destination_id = %key.destination_id,
             event = key.event.as_str(),
@@ -300,6 +301,10 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
                 ];
                 match self.webhooks.post(&hook.url, &headers, body).await {
                     Ok(status) => Sent::Verdict(webhook_verdict(status)),
+                    // A name that does not resolve may resolve later (a DNS outage): retried.
+                    Err(SendError::Refused(r)) if r.code == "dns_failed" => {
+                        Sent::Verdict(Verdict::Retry(r.code.to_owned()))
+                    }
                     Err(SendError::Refused(r)) => Sent::Verdict(Verdict::Fail(r.code.to_owned())),
                     Err(other) => Sent::Verdict(Verdict::Retry(other.to_string())),
                 }
@@ -315,9 +320,14 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
                 let (subject, text, html) = email(alert, resolved, &link);
                 let content =
                     |data: String| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
+                // RFC 8058 one-click: mail clients offer "unsubscribe" and POST to the link.
+                let header =
+                    |name: &str, value: String| MessageHeader::builder().name(name).value(value).build().expect("set");
                 let message = Message::builder()
                     .subject(content(subject))
                     .body(Body::builder().text(content(text)).html(content(html)).build())
+                    .headers(header("List-Unsubscribe", format!("<{link}>")))
+                    .headers(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()))
                     .build();
                 let sent = self
                     .ses

@@ -17,7 +17,7 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 30 s, 1 min, 2 min … capped at 6 h: 12 attempts over about 16 h, within 24 h.
+    /// 30 s, 1 min, 2 min … capped at 6 h: 12 attempts over 7 to 14.5 h (jitter), within 24 h.
     fn default() -> Self {
         Self { base_ms: 30_000, cap_ms: 6 * 3_600_000, max_attempts: 12, deadline_ms: 24 * 3_600_000 }
     }
@@ -66,7 +66,7 @@ pub fn quiet_release_ms(quiet: Option<&QuietHours>, kind: AlertType, now_ms: i64
     }
     let end = NaiveTime::from_hms_opt(u32::from(to / 60), u32::from(to % 60), 0)?;
     let day = if m < to { local.date_naive() } else { local.date_naive() + Duration::days(1) };
-    // A quiet end inside a DST gap is released at the first instant after the gap.
+    // A quiet end inside a DST gap (e.g. 02:30 on spring-forward night) is an hour later.
     let at = tz
         .from_local_datetime(&day.and_time(end))
         .earliest()

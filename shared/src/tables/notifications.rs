@@ -342,24 +342,35 @@ impl NotificationsTable {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(user_pk(user_id), format!("{WEBHOOK_PREFIX}{webhook_id}"))))
-            .update_expression("SET failing_since_ms = if_not_exists(failing_since_ms, :now), last_error = :e, #st = if_not_exists(disabled_reason, :failing)")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(
+                "SET failing_since_ms = if_not_exists(failing_since_ms, :now), last_error = :e, #st = :failing",
+            )
+            .condition_expression("attribute_exists(pk) AND #st <> :disabled")
             .expression_attribute_names("#st", attr::STATUS)
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":e", s(error))
             .expression_attribute_values(":failing", s(WebhookStatus::Failing.as_str()))
+            .expression_attribute_values(":disabled", s(WebhookStatus::Disabled.as_str()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         let item = match update.map_err(sdk_err) {
             Ok(out) => out.attributes.unwrap_or_default(),
-            Err(StoreError::ConditionFailed) => return Ok(None),
+            // Gone, or already disabled (a delivery that was under way when it was).
+            Err(StoreError::ConditionFailed) => {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(user_pk(user_id), format!("{WEBHOOK_PREFIX}{webhook_id}"))))
+                    .send()
+                    .await
+                    .map_err(sdk_err)?;
+                return Ok(out.item.map(|_| WebhookStatus::Disabled));
+            }
             Err(e) => return Err(e),
         };
         let since = get_n(&item, attr::FAILING_SINCE_MS).unwrap_or(now_ms);
-        if get_s(&item, attr::DISABLED_REASON).is_some() {
-            return Ok(Some(WebhookStatus::Disabled));
-        }
         if now_ms - since < disable_after_ms {
             return Ok(Some(WebhookStatus::Failing));
         }
