@@ -255,3 +255,102 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
     assert_eq!(stack.call("GET", "/v1/auth/me", &jo, None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(stack.call("GET", "/v1/auth/me", &jo2, None).await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack: tools/e2e.sh (make e2e)"]
+async fn an_escape_reaches_the_owners_webhook_and_inbox_against_the_local_stack() {
+    use petty_tests::receiver::Receiver;
+    let stack = LocalStack::from_env();
+    let suffix = petty_tests::unique("n").to_lowercase();
+    let collar = format!("EN-{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
+    let email = format!("kim-{suffix}@example.com");
+    let (kim, _) = stack.register_and_login(&email).await;
+    let op = stack.operator(&format!("op-{suffix}@example.com")).await;
+    let (status, registered) =
+        stack.call("POST", "/v1/admin/collars", &op, Some(json!({"collars": [{"collar_id": collar}]}))).await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    let code = registered["collars"][0]["claim_code"].as_str().unwrap().to_owned();
+    let pet = json!({"name": "Pip", "species": "dog", "weight_kg": 8.0});
+    let (status, _) = stack
+        .call("POST", "/v1/collars", &kim, Some(json!({"collar_id": collar, "claim_code": code, "pet": pet})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let scopes = json!({"name": "collar", "scopes": ["readings:write"], "collar_ids": [collar]});
+    let (_, key) = stack.call("POST", "/v1/api-keys", &kim, Some(scopes)).await;
+    let collar_key = Caller::ApiKey(key["api_key"].as_str().unwrap().to_owned());
+    let zone = json!({"name": "Home", "center": [13.405, 52.52], "radius_m": 150});
+    let (status, _) = stack.call("PUT", &format!("/v1/collars/{collar}/zones/home"), &kim, Some(zone)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let receiver = Receiver::start().await;
+    let (status, hook) =
+        stack.call("POST", "/v1/notifications/webhooks", &kim, Some(json!({"url": receiver.url, "name": "e2e"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let (_, listed) = stack.call("GET", "/v1/notifications/webhooks", &kim, None).await;
+    assert!(listed.to_string().find(&secret).is_none(), "the secret is shown once");
+
+    // Two fixes 400 m outside home: the escape, confirmed by the second.
+    let now = chrono::Utc::now().timestamp_millis();
+    let fix = |ms: i64| {
+        json!({"collar_id": collar, "timestamp": format_ms(ms), "heart_rate": 90, "activity_level": 1,
+        "location": {"type": "Point", "coordinates": [13.405, 52.5236]}, "accuracy_m": 5, "battery_pct": 80})
+    };
+    let (status, report) = stack
+        .call("POST", "/v1/ingest", &collar_key, Some(json!({"readings": [fix(now - 20_000), fix(now - 10_000)]})))
+        .await;
+    assert_eq!((status, report["accepted"].as_u64()), (StatusCode::OK, Some(2)), "{report}");
+    let accepted = std::time::Instant::now();
+    let delivery = loop {
+        if let Some(d) = receiver.received().into_iter().find(|r| r.json()["event"] == "alert.opened") {
+            break d;
+        }
+        assert!(accepted.elapsed() < Duration::from_secs(60), "no webhook delivery within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    eprintln!("reading accepted -> webhook received: {} ms", accepted.elapsed().as_millis());
+    let now_s = chrono::Utc::now().timestamp();
+    assert!(petty_shared::webhook::verify_signature(
+        &secret,
+        &delivery.headers["petty-signature"],
+        &delivery.body,
+        now_s,
+        300
+    ));
+    let body = delivery.json();
+    assert_eq!(
+        (body["alert"]["type"].as_str(), body["alert"]["collar_id"].as_str()),
+        (Some("zone_exit"), Some(collar.as_str()))
+    );
+    let alert_id = body["alert"]["alert_id"].as_str().unwrap().to_owned();
+
+    // The delivery log, and the e-mail in the local SES.
+    let mut log = Value::Null;
+    for _ in 0..100 {
+        let (status, detail) = stack.call("GET", &format!("/v1/alerts/{alert_id}"), &kim, None).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        log = detail["deliveries"].clone();
+        let done = |c: &str| log.as_array().unwrap().iter().any(|d| d["channel"] == c && d["status"] == "delivered");
+        if done("webhook") && done("email") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(log.as_array().map(Vec::len), Some(2), "{log}");
+    let moto = std::env::var("PETTY_MOTO_URL").unwrap();
+    let data: Value = stack.http.get(format!("{moto}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
+    let mails = data["ses"]["Message"].as_array().unwrap();
+    assert_eq!(mails.iter().filter(|m| m["destinations"]["ToAddresses"][0] == email.as_str()).count(), 1);
+    // Another owner cannot read it.
+    let (stranger, _) = stack.register_and_login(&format!("stranger-{suffix}@example.com")).await;
+    assert_eq!(stack.call("GET", &format!("/v1/alerts/{alert_id}"), &stranger, None).await.0, StatusCode::NOT_FOUND);
+
+    // The test route reaches the webhook through the delivery queue.
+    let (status, queued) = stack.call("POST", "/v1/notifications/test", &kim, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let started = std::time::Instant::now();
+    while !receiver.received().iter().any(|r| r.json()["event"] == "test") {
+        assert!(started.elapsed() < Duration::from_secs(60), "no test delivery within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(receiver.received().iter().filter(|r| r.json()["event"] == "alert.opened").count(), 1, "once");
+}

@@ -11,6 +11,7 @@ mod feedback;
 mod health;
 mod http;
 mod journey;
+mod notifications;
 mod openapi;
 mod secrets;
 mod template;

@@ -5,6 +5,7 @@
 //! `AWS_ENDPOINT_URL`. Nothing here talks to real AWS: a non-loopback endpoint is refused.
 
 pub mod apps;
+pub mod receiver;
 
 use std::path::PathBuf;
 use std::sync::Arc;
