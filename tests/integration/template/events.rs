@@ -135,6 +135,40 @@ async fn every_sample_event_gives_its_expected_status() {
         petty_shared::aws::dynamodb(&sdk),
         cache(),
     );
+    let notifications_app = petty_notifications::NotificationsApp::new(
+        &petty_notifications::NotificationsConfig::from_env(&stack.env).unwrap(),
+        petty_shared::aws::dynamodb(&sdk),
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(&sdk),
+        cache(),
+    );
+    let notifier_cfg = petty_notifier::NotifierConfig::from_env(&stack.env).unwrap();
+    let notifier = {
+        let ddb = petty_shared::aws::dynamodb(&sdk);
+        petty_notifier::Notifier {
+            collars: CollarsTable::new(ddb.clone(), notifier_cfg.collars_table.clone()),
+            notifications: petty_shared::tables::notifications::NotificationsTable::new(
+                ddb.clone(),
+                notifier_cfg.notifications_table.clone(),
+            ),
+            dynamodb: ddb,
+            users_table: notifier_cfg.users_table.clone(),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url: notifier_cfg.delivery_queue_url.clone(),
+            dlq_url: notifier_cfg.delivery_dlq_url.clone(),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            ses: aws_sdk_sesv2::Client::new(&sdk),
+            email_sender: notifier_cfg.email_sender.clone(),
+            secrets: cache(),
+            key_secret_id: notifier_cfg.notification_key_secret_id.clone(),
+            public_base_url: notifier_cfg.public_base_url.clone(),
+            webhooks: petty_notifier::webhook_client::WebhookClient::new(
+                notifier_cfg.webhook_policy.clone(),
+                std::time::Duration::from_secs(2),
+            ),
+            retry: petty_notifier::domain::RetryPolicy::default(),
+        }
+    };
     let (sink, _) = petty_shared::logging::memory_sink();
     let http = HttpService::from_config("events", &health_cfg.common).with_emf_sink(sink);
     for (file, status) in &expected_rows {
@@ -158,6 +192,17 @@ async fn every_sample_event_gives_its_expected_status() {
                 petty_shared::tables::alerts::AlertsTable::new(ddb, stack.env.required("ALERTS_TABLE").unwrap());
             let report = petty_alert_sweep::sweep(&collars, &alerts, chrono::Utc::now().timestamp_millis()).await;
             assert_eq!(report.unwrap().checked, 0, "{file}: nothing is silent in a fresh stage");
+            continue;
+        }
+        if file.starts_with("notifier/") {
+            // Alert-stream or delivery-queue records of a fresh stage: nothing to deliver (no
+            // such collar, no destinations), and nothing failed.
+            let batch = serde_json::from_value(event).unwrap();
+            let outcome =
+                petty_notifier::handle_batch(&notifier, batch, chrono::Utc::now().timestamp_millis(), None).await;
+            assert!(outcome.response.batch_item_failures.is_empty(), "{file}: {:?}", outcome.response);
+            let unreadable = usize::from(file.ends_with("delivery-queue-batch.json"));
+            assert_eq!(outcome.unreadable, unreadable, "{file}: only the queue sample's last body is no delivery job");
             continue;
         }
         if file.starts_with("stream/") {
@@ -185,6 +230,7 @@ async fn every_sample_event_gives_its_expected_status() {
             Some("feedback") => serve_event(&http, &feedback, event, ctx).await.unwrap(),
             Some("admin") => serve_event(&http, &admin, event, ctx).await.unwrap(),
             Some("alerts") => serve_event(&http, &alerts_app, event, ctx).await.unwrap(),
+            Some("notifications") => serve_event(&http, &notifications_app, event, ctx).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };
         assert_eq!(resp["statusCode"].as_u64(), Some(u64::from(*status)), "{file}");

@@ -37,7 +37,52 @@ pub(super) const SDK_CALLS: &[(&str, &str)] = &[
     ("create_keys_and_certificate", "iot:CreateKeysAndCertificate"),
     ("attach_policy", "iot:AttachPolicy"),
     ("attach_thing_principal", "iot:AttachThingPrincipal"),
+    ("send_message", "sqs:SendMessage"),
+    ("send_message_batch", "sqs:SendMessage"),
+    ("change_message_visibility", "sqs:ChangeMessageVisibility"),
+    ("delete_message", "sqs:DeleteMessage"),
+    ("send_email", "ses:SendEmail"),
+    ("create_platform_endpoint", "sns:CreatePlatformEndpoint"),
+    ("publish", "sns:Publish"),
+    ("delete_endpoint", "sns:DeleteEndpoint"),
+    ("get_endpoint_attributes", "sns:GetEndpointAttributes"),
+    ("set_endpoint_attributes", "sns:SetEndpointAttributes"),
 ];
+
+/// The builder methods that mark a fluent call as an AWS SDK request (beside `.send()`), and
+/// name its target: a table, a secret, a queue, a sender identity, a platform application or
+/// an endpoint.
+pub(super) const SDK_MARKERS: &[&str] = &[
+    ".send()",
+    ".table_name(",
+    ".request_items(",
+    ".secret_id(",
+    ".transact_items(",
+    ".into_paginator()",
+    ".queue_url(",
+    ".from_email_address(",
+    ".platform_application_arn(",
+    ".target_arn(",
+    ".endpoint_arn(",
+];
+
+/// Where the target of a call is named: the first of these builder methods in its chain.
+pub(super) const TARGET_ARGS: &[&str] = &[
+    ".table_name(",
+    ".request_items(",
+    ".secret_id(",
+    ".queue_url(",
+    ".from_email_address(",
+    ".platform_application_arn(",
+];
+
+/// Calls on an SNS platform endpoint. An endpoint's ARN is read from a device record, not from
+/// the configuration; every endpoint was created under one of the stack's platform
+/// applications, so such a call targets the endpoints of each (`<APP_ENV>/endpoint/*`, as the
+/// grant side names `${Endpoints}/*` derived from the application's ARN).
+pub(super) const SNS_ENDPOINT_ACTIONS: &[&str] =
+    &["sns:Publish", "sns:DeleteEndpoint", "sns:GetEndpointAttributes", "sns:SetEndpointAttributes"];
+pub(super) const PLATFORM_APPS: &[&str] = &["APNS_PLATFORM_APP_ARN", "FCM_PLATFORM_APP_ARN"];
 
 /// IoT calls whose resource is a kind of IoT resource, not one of the stack's: the code side
 /// names them like the grant side reads `arn:...:iot:...:<kind>/*` (`iot:thing/*`).
@@ -106,6 +151,7 @@ const FEEDBACK: Target = Target::Constructor("FeedbackTable::new(", 1);
 const READINGS: Target = Target::Constructor("ReadingsTable::new(", 1);
 const SHOWN: Target = Target::Constructor("TimelineEventsTable::new(", 1);
 const ALERTS: Target = Target::Constructor("AlertsTable::new(", 1);
+const NOTIFICATIONS: Target = Target::Constructor("NotificationsTable::new(", 1);
 
 const fn shared(
     what: &'static str,
@@ -286,6 +332,7 @@ pub(super) const SHARED: &[Shared] = &[
         &["dynamodb:PutItem"],
     ),
     shared("alerts listed", "shared/src/tables/alerts.rs", &[".alerts_page("], ALERTS, &["dynamodb:Query"]),
+    shared("one alert read", "shared/src/tables/alerts.rs", &[".alert("], ALERTS, &["dynamodb:GetItem"]),
     shared(
         "alerts acknowledged (and read back when already acknowledged or resolved)",
         "shared/src/tables/alerts.rs",
@@ -315,6 +362,65 @@ pub(super) const SHARED: &[Shared] = &[
         index: Some("silent-index"),
         calls: &["dynamodb:Query"],
     },
+    // Notifications: destinations and settings per account, the delivery log per alert.
+    shared(
+        "an account's webhooks, devices and settings",
+        "shared/src/tables/notifications.rs",
+        &[".destinations("],
+        NOTIFICATIONS,
+        &["dynamodb:Query"],
+    ),
+    // `.table.put_settings(`, not `.put_settings(`: the alerts function's own handler for
+    // `PUT .../alert-settings` has that name too.
+    shared(
+        "webhooks, devices and settings written",
+        "shared/src/tables/notifications.rs",
+        &[".put_webhook(", ".put_device(", ".table.put_settings("],
+        NOTIFICATIONS,
+        &["dynamodb:PutItem"],
+    ),
+    shared(
+        "webhooks and devices removed",
+        "shared/src/tables/notifications.rs",
+        &[".delete_webhook(", ".delete_device("],
+        NOTIFICATIONS,
+        &["dynamodb:DeleteItem"],
+    ),
+    shared(
+        "a webhook marked failing, disabled or recovered",
+        "shared/src/tables/notifications.rs",
+        &[".webhook_failed(", ".webhook_recovered("],
+        NOTIFICATIONS,
+        &["dynamodb:UpdateItem"],
+    ),
+    shared(
+        "a delivery claimed (created once, or read back when it exists)",
+        "shared/src/tables/notifications.rs",
+        &[".claim_delivery("],
+        NOTIFICATIONS,
+        &["dynamodb:PutItem", "dynamodb:GetItem"],
+    ),
+    shared(
+        "a delivery read",
+        "shared/src/tables/notifications.rs",
+        &[".delivery("],
+        NOTIFICATIONS,
+        &["dynamodb:GetItem"],
+    ),
+    shared(
+        "a delivery's attempts taken and ended",
+        "shared/src/tables/notifications.rs",
+        &[".begin_attempt(", ".end_attempt("],
+        NOTIFICATIONS,
+        &["dynamodb:UpdateItem"],
+    ),
+    shared(
+        "an alert's delivery log",
+        "shared/src/tables/notifications.rs",
+        &[".deliveries("],
+        NOTIFICATIONS,
+        &["dynamodb:Query"],
+    ),
     // Secrets.
     shared(
         "the secrets cache (SecretsManagerSource)",
@@ -360,12 +466,22 @@ pub(super) fn granted(t: &Yaml, name: &str, f: &Yaml) -> BTreeSet<(String, Strin
             policy.get("Statement").is_some(),
             "{name}: use explicit policy statements (not SAM policy templates or managed policies) so this test can check them"
         );
-        for st in policy["Statement"].as_sequence().unwrap() {
+        for st in policy["Statement"].as_sequence().unwrap().iter().map(statement) {
             assert_eq!(st["Effect"].as_str(), Some("Allow"), "{name}: only Allow statements expected");
             for action in strings(&st["Action"]) {
                 for resource in list(&st["Resource"]) {
                     let target = match resource {
                         Yaml::String(s) if s == "*" => "*".to_owned(),
+                        Yaml::Tagged(ref tag) if tag.tag == "!Sub" && tag.value.is_sequence() => {
+                            // The endpoints of a platform application (`${Endpoints}/*`).
+                            let app = endpoints_of_app(&resource).unwrap_or_else(|| panic!("{name}: resource {tag:?}"));
+                            let var = env_of.get(&app).unwrap_or_else(|| {
+                                panic!(
+                                    "{name}: grants {action} on {app}'s endpoints, which its environment does not name"
+                                )
+                            });
+                            format!("{var}/endpoint/*")
+                        }
                         Yaml::Tagged(tag) => {
                             let text = tag.value.as_str().unwrap_or_else(|| panic!("{name}: resource {tag:?}"));
                             let (logical, rest) = match tag.tag.to_string().as_str() {
@@ -376,6 +492,14 @@ pub(super) fn granted(t: &Yaml, name: &str, f: &Yaml) -> BTreeSet<(String, Strin
                                     let kind = text.rsplit(':').next().unwrap();
                                     out.insert((action.clone(), format!("iot:{kind}")));
                                     continue;
+                                }
+                                "!Sub" if text.contains(":ses:") => {
+                                    // A sender identity: `arn:...:ses:<region>:<account>:identity/${Param}`.
+                                    let param = text
+                                        .rsplit_once(":identity/${")
+                                        .and_then(|(_, p)| p.strip_suffix('}'))
+                                        .unwrap_or_else(|| panic!("{name}: SES resource {text}"));
+                                    (param.to_owned(), String::new())
                                 }
                                 "!Sub" => {
                                     let inner = text
@@ -399,6 +523,40 @@ pub(super) fn granted(t: &Yaml, name: &str, f: &Yaml) -> BTreeSet<(String, Strin
         }
     }
     out
+}
+
+/// A policy statement, or the statement of a conditional one (`!If [Cond, statement,
+/// !Ref AWS::NoValue]`: granted when the condition holds, so checked as granted).
+pub(super) fn statement(st: &Yaml) -> &Yaml {
+    match st {
+        Yaml::Tagged(tag) if tag.tag == "!If" => {
+            assert!(
+                matches!(&tag.value[2], Yaml::Tagged(no) if no.tag == "!Ref" && no.value.as_str() == Some("AWS::NoValue")),
+                "a conditional statement is `!If [Cond, statement, !Ref AWS::NoValue]`: {st:?}"
+            );
+            &tag.value[1]
+        }
+        other => other,
+    }
+}
+
+/// `!Sub ["${Endpoints}/*", {Endpoints: !Join [":endpoint/", !Split [":app/", !Ref App]]}]`
+/// (every endpoint of the platform application `App`: its ARN with `:app/` turned into
+/// `:endpoint/`, then the endpoint's id) → `App`.
+pub(super) fn endpoints_of_app(resource: &Yaml) -> Option<String> {
+    let Yaml::Tagged(sub) = resource else { return None };
+    if sub.tag != "!Sub" || sub.value[0].as_str()? != "${Endpoints}/*" {
+        return None;
+    }
+    let Yaml::Tagged(join) = &sub.value[1]["Endpoints"] else { return None };
+    let Yaml::Tagged(split) = &join.value[1] else { return None };
+    let Yaml::Tagged(app) = &split.value[1] else { return None };
+    let shape = join.tag == "!Join"
+        && join.value[0].as_str() == Some(":endpoint/")
+        && split.tag == "!Split"
+        && split.value[0].as_str() == Some(":app/")
+        && app.tag == "!Ref";
+    shape.then(|| app.value.as_str().map(str::to_owned)).flatten()
 }
 
 /// The logical ids a value refers to, and whether through a list (`!Join`).
@@ -475,10 +633,7 @@ fn every_sdk_call_in_shared_code_is_attributed() {
         for (call, action) in SDK_CALLS {
             for at in find_word(&s.code, &format!(".{call}()")) {
                 let chain = chain_at(&s.code, at);
-                if [".send()", ".table_name(", ".request_items(", ".secret_id(", ".into_paginator()"]
-                    .iter()
-                    .any(|m| chain.contains(m))
-                {
+                if SDK_MARKERS.iter().filter(|m| **m != ".transact_items(").any(|m| chain.contains(m)) {
                     found.insert((*action).to_owned());
                 }
             }
@@ -546,7 +701,7 @@ fn wildcards_only_where_aws_offers_nothing_narrower() {
                     let key = k.as_str().unwrap_or("?");
                     if key == "Statement" {
                         for st in v.as_sequence().into_iter().flatten() {
-                            out.push((path.to_owned(), st.clone()));
+                            out.push((path.to_owned(), statement(st).clone()));
                         }
                     }
                     walk(v, &format!("{path}/{key}"), out);
@@ -565,7 +720,10 @@ fn wildcards_only_where_aws_offers_nothing_narrower() {
         assert!(actions.iter().all(|a| !a.contains('*')), "{path}: wildcard action in {actions:?}");
         for resource in list(&st["Resource"]) {
             let text_of = match &resource {
+                Yaml::Tagged(tag) if tag.tag == "!Sub" && tag.value.is_sequence() => tag.value[0].as_str(),
                 Yaml::Tagged(tag) if tag.tag == "!Sub" => tag.value.as_str(),
+                Yaml::Tagged(tag) if tag.tag == "!Ref" || tag.tag == "!GetAtt" => None,
+                Yaml::Tagged(tag) => panic!("{path}: resource {} - name it with !Ref, !GetAtt or !Sub", tag.tag),
                 other => other.as_str(),
             };
             let Some(r) = text_of else { continue };
@@ -575,7 +733,14 @@ fn wildcards_only_where_aws_offers_nothing_narrower() {
             // Collars' IoT things are named by serial and certificates get generated ids: the
             // kind of IoT resource in this account and region is the narrowest there is.
             let iot_kind = r.strip_prefix("arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:");
-            if let Some(kind) = iot_kind {
+            if endpoints_of_app(&resource).is_some() {
+                // A push endpoint's ARN is its platform application's plus a generated id: the
+                // endpoints of one application are the narrowest there is.
+                assert!(
+                    actions.iter().all(|a| SNS_ENDPOINT_ACTIONS.contains(&a.as_str())),
+                    "{path}: {actions:?} on platform endpoints"
+                );
+            } else if let Some(kind) = iot_kind {
                 assert!(["thing/*", "cert/*"].contains(&kind), "{path}: IoT resource {r}");
             } else {
                 assert_eq!(r, "*", "{path}: partial wildcard resource {r}");
@@ -596,4 +761,48 @@ fn wildcards_only_where_aws_offers_nothing_narrower() {
             );
         }
     }
+}
+
+#[test]
+fn only_the_auth_function_reads_whole_accounts() {
+    // The users table holds password hashes and scopes. Any other function may read an
+    // account's key and e-mail address only, of account items (`USER#<id>`), never the
+    // `EMAIL#<address>` lookup items: IAM's fine-grained conditions, not the code's word.
+    let t = template();
+    let mut checked = 0;
+    for (name, f) in resources(&t, "AWS::Serverless::Function") {
+        if name == "AuthFunction" {
+            continue;
+        }
+        for policy in f["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            for st in policy["Statement"].as_sequence().into_iter().flatten().map(statement) {
+                let on_users = list(&st["Resource"]).iter().any(|r| {
+                    matches!(r, Yaml::Tagged(tag) if tag.value.as_str().is_some_and(|v| v.starts_with("UsersTable")))
+                });
+                // Describing the table (health's readiness) reads no item.
+                if !on_users || strings(&st["Action"]).iter().all(|a| a == "dynamodb:DescribeTable") {
+                    continue;
+                }
+                checked += 1;
+                assert_eq!(strings(&st["Action"]), vec!["dynamodb:GetItem"], "{name}: reads single accounts only");
+                let c = &st["Condition"];
+                assert_eq!(
+                    strings(&c["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]),
+                    vec!["USER#*"],
+                    "{name}: account items only"
+                );
+                let attributes = strings(&c["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
+                assert!(
+                    !attributes.is_empty() && attributes.iter().all(|a| a == "pk" || a == "email"),
+                    "{name}: the key and the address only, not {attributes:?}"
+                );
+                assert_eq!(
+                    c["StringEqualsIfExists"]["dynamodb:Select"].as_str(),
+                    Some("SPECIFIC_ATTRIBUTES"),
+                    "{name}: a projection, never the whole item"
+                );
+            }
+        }
+    }
+    assert!(checked >= 1, "the notifier reads owners' addresses");
 }

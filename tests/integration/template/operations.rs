@@ -176,7 +176,82 @@ fn every_table_dead_letter_queue_and_the_api_have_alarms() {
         assert!(alarms.iter().any(|(_, a)| alarm_metric_names(a).iter().any(|m| m.contains(metric))), "{metric} alarm");
         assert!(board.contains(metric), "{metric} on the dashboard");
     }
+    // The notifier's delivery metrics (dimension `channel` beside service and function_name).
+    let notifier: String =
+        sources_under("functions/notifier/src").iter().map(|s| s.code.as_str()).collect::<Vec<_>>().join("\n");
+    for metric in ["DeliveriesSent", "DeliveriesFailed", "DeliveryRetries"] {
+        assert!(notifier.contains(&format!("\"{metric}\"")), "the notifier emits {metric}");
+        assert!(board.contains(metric), "{metric} on the dashboard");
+    }
+    assert!(notifier.contains("\"channel\""), "the delivery metrics' `channel` dimension the template reads");
+    assert!(
+        alarms.iter().any(|(_, a)| alarm_metric_names(a).iter().any(|m| m.contains("DeliveriesFailed"))),
+        "a DeliveriesFailed alarm"
+    );
     let metrics_rs = std::fs::read_to_string(repo_root().join("shared/src/metrics.rs")).unwrap();
     assert!(metrics_rs.contains("NAMESPACE: &str = \"Petty\""), "the EMF namespace the template reads");
     assert!(board.contains("BehaviorAccuracy") && board.contains("behavior"), "behaviour accuracy on the dashboard");
+}
+
+#[test]
+fn every_stream_mapping_has_an_on_failure_queue_with_its_alarms() {
+    // A stream record the function cannot handle is retried, then handed to the mapping's
+    // on-failure destination: that queue is watched, and so is how far behind the function is.
+    let t = template();
+    let alarms = resources(&t, "AWS::CloudWatch::Alarm");
+    let mut mappings = 0;
+    for (name, f) in resources(&t, "AWS::Serverless::Function") {
+        for (event, e) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if e["Type"].as_str() != Some("DynamoDB") {
+                continue;
+            }
+            mappings += 1;
+            let event = event.as_str().unwrap();
+            let p = &e["Properties"];
+            assert_eq!(p["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"), "{name}.{event}");
+            assert!(p["MaximumRetryAttempts"].as_u64().is_some_and(|n| n <= 10), "{name}.{event}: bounded retries");
+            let Yaml::Tagged(dest) = &p["DestinationConfig"]["OnFailure"]["Destination"] else {
+                panic!("{name}.{event}: an on-failure destination (!GetAtt Queue.Arn)")
+            };
+            let queue = dest.value.as_str().unwrap().trim_end_matches(".Arn");
+            assert!(
+                alarms.iter().any(|(_, a)| alarm_dimensions(a).iter().any(|(d, v)| d == "QueueName"
+                    && matches!(v, Yaml::Tagged(tag) if tag.value.as_str() == Some(&format!("{queue}.QueueName"))))),
+                "{name}.{event}: a depth alarm on {queue}"
+            );
+            assert!(
+                alarms.iter().any(|(_, a)| a["Properties"]["MetricName"].as_str() == Some("IteratorAge")
+                    && alarm_dimensions(a).iter().any(|(d, v)| d == "FunctionName" && is_ref(v, name))),
+                "{name}: an IteratorAge alarm"
+            );
+        }
+    }
+    assert!(mappings >= 2, "the evaluator's readings stream and the notifier's alerts stream");
+}
+
+#[test]
+fn the_notifier_sees_every_alert_item_change_and_nothing_else() {
+    // The stream carries both images (a resolution is told from the old one), and the
+    // mapping's filter keeps the alert items' inserts and updates: their sort key prefix is
+    // the one the alerts table module writes.
+    let t = template();
+    let spec = &t["Resources"]["AlertsTable"]["Properties"]["StreamSpecification"];
+    assert_eq!(spec["StreamViewType"].as_str(), Some("NEW_AND_OLD_IMAGES"));
+    let events = &t["Resources"]["NotifierFunction"]["Properties"]["Events"];
+    let stream = events.as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("DynamoDB")).unwrap();
+    let Yaml::Tagged(arn) = &stream["Properties"]["Stream"] else { panic!("Stream: !GetAtt AlertsTable.StreamArn") };
+    assert_eq!(arn.value.as_str(), Some("AlertsTable.StreamArn"));
+    let filters = list(&stream["Properties"]["FilterCriteria"]["Filters"]);
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT", "MODIFY"]), "no REMOVE (TTL expiry)");
+    let prefix = pattern["dynamodb"]["Keys"]["sk"]["S"][0]["prefix"].as_str().unwrap();
+    let alerts_rs = std::fs::read_to_string(repo_root().join("shared/src/tables/alerts.rs")).unwrap();
+    assert!(
+        alerts_rs.contains(&format!("const ALERT_PREFIX: &str = \"{prefix}\";")),
+        "alert items' sk prefix {prefix}"
+    );
+    // And the queue mapping answers partial failures too.
+    let queue = events.as_mapping().unwrap().values().find(|e| e["Type"].as_str() == Some("SQS")).unwrap();
+    assert_eq!(queue["Properties"]["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
 }

@@ -258,6 +258,15 @@ impl CodeScan<'_> {
                 }
                 Ok(out)
             }
+            [] if !self.struct_literal_fills(&ty, field).is_empty() => {
+                // Filled by a struct literal elsewhere in the crate (`Type { field: cfg.x, .. }`
+                // in main.rs, for a type without a constructor).
+                let mut out = BTreeSet::new();
+                for (s, at, rhs) in self.struct_literal_fills(&ty, field) {
+                    out.extend(self.resolve(s, at, &rhs, depth + 1)?);
+                }
+                Ok(out)
+            }
             [] => {
                 // Filled from a constructor parameter: follow every caller of `Type::new(`.
                 let impl_at = source
@@ -277,6 +286,26 @@ impl CodeScan<'_> {
                 self.targets_from_callers(&format!("{ty}::new("), index, depth)
             }
         }
+    }
+
+    /// The right-hand sides of `field: ...` in the crate's struct literals of `ty` (not its
+    /// declaration or impl blocks), with where they are.
+    pub(super) fn struct_literal_fills(&self, ty: &str, field: &str) -> Vec<(&Source, usize, String)> {
+        let mut out = Vec::new();
+        for s in self.krate {
+            for at in find_word(&s.code, &format!("{ty} {{")) {
+                let before = s.code[..at].trim_end();
+                if ["struct", "impl", "for", "enum"].iter().any(|k| before.ends_with(k)) {
+                    continue;
+                }
+                let open = at + ty.len() + 1;
+                let Some(end) = closing(&s.code, open) else { continue };
+                let Some(f) = find_word(&s.code[open..end], &format!("{field}: ")).next() else { continue };
+                let rhs_at = open + f + field.len() + 2;
+                out.push((s, rhs_at, chain_at(&s.code, rhs_at).to_owned()));
+            }
+        }
+        out
     }
 
     /// The targets passed as argument `index` by every call of `call` in the crate.
@@ -307,17 +336,7 @@ impl CodeScan<'_> {
             for (call, action) in SDK_CALLS {
                 for at in find_word(&s.code, &format!(".{call}()")) {
                     let chain = chain_at(&s.code, at);
-                    if ![
-                        ".send()",
-                        ".table_name(",
-                        ".request_items(",
-                        ".secret_id(",
-                        ".transact_items(",
-                        ".into_paginator()",
-                    ]
-                    .iter()
-                    .any(|m| chain.contains(m))
-                    {
+                    if !SDK_MARKERS.iter().any(|m| chain.contains(m)) {
                         continue; // not an SDK call (e.g. `uri().query()`)
                     }
                     out.extend(self.targets_of_call(s, at, chain, action)?);
@@ -356,9 +375,25 @@ impl CodeScan<'_> {
             }
             return Ok(out);
         }
-        let target = arg_in(chain, ".table_name(")
-            .or_else(|| arg_in(chain, ".request_items("))
-            .or_else(|| arg_in(chain, ".secret_id("))
+        if SNS_ENDPOINT_ACTIONS.contains(&action) {
+            return Ok(PLATFORM_APPS.iter().map(|app| (action.to_owned(), format!("{app}/endpoint/*"))).collect());
+        }
+        if action == "sns:CreatePlatformEndpoint" {
+            // The application is picked by the device's platform at run time: a function may
+            // register under each application its configuration reads.
+            let read: Vec<_> = PLATFORM_APPS
+                .iter()
+                .filter(|app| self.krate.iter().any(|s| s.code.contains(&format!("\"{app}\""))))
+                .map(|app| (action.to_owned(), (*app).to_owned()))
+                .collect();
+            if read.is_empty() {
+                return Err(format!("{}: CreatePlatformEndpoint, but no *_PLATFORM_APP_ARN is configured", s.path));
+            }
+            return Ok(read);
+        }
+        let target = TARGET_ARGS
+            .iter()
+            .find_map(|m| arg_in(chain, m))
             .ok_or_else(|| format!("{}: cannot find the target of `{action}` in `{chain}`", s.path))?;
         let index = match arg_in(chain, ".index_name(") {
             Some(name) if name.starts_with('"') => format!("/index/{}", name.trim_matches('"')),
@@ -393,11 +428,11 @@ impl CodeScan<'_> {
     }
 
     /// Every `*_SECRET_ID` the function's configuration reads: its own, and those of the
-    /// shared configuration types it uses (`CommonConfig` always).
+    /// shared configuration types it names (`CommonConfig` for every function that verifies
+    /// tokens; the notifier, which verifies none, reads no public keys).
     pub(super) fn secret_ids(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let uses =
-            |ty: &str| ty == "CommonConfig" || self.krate.iter().any(|s| find_word(&s.code, ty).next().is_some());
+        let uses = |ty: &str| self.krate.iter().any(|s| find_word(&s.code, ty).next().is_some());
         for (s, shared) in self.krate.iter().map(|s| (s, false)).chain(self.config.iter().map(|s| (s, true))) {
             for (i, _) in s.code.match_indices("_SECRET_ID\"") {
                 if shared && !Self::impl_type(&s.code, i).is_some_and(|ty| uses(&ty)) {
