@@ -635,6 +635,14 @@ def alerts_table(a: dict | None) -> str:
          f"{fmt(a['reading_to_alert_open_ms']['p50'])} / {fmt(a['reading_to_alert_open_ms']['p99'])}"),
         ("return -> alert resolved, ms p50 / p99",
          f"{fmt(a['reading_to_alert_resolved_ms']['p50'])} / {fmt(a['reading_to_alert_resolved_ms']['p99'])}"),
+    ]
+    wh = a.get("reading_to_webhook_ms")
+    if wh is not None:  # runs before notifications have no such figure
+        missed = f", {wh['missed']} missed" if wh.get("missed") else ""
+        rows.append((f"accepted reading -> webhook received (verified alert.opened), ms p50 / p99 ({wh['n']} escapes{missed})",
+                     f"{fmt(a.get('webhook_p50_ms'))} / {fmt(a.get('webhook_p99_ms'))}"
+                     + (f" ({wh['note']})" if wh.get("note") else "")))
+    rows += [
         (f"POST /v1/ingest (10 readings) ms p50 / p99, evaluation on ({ing['evaluation_on']['n']})",
          f"{fmt(ing['evaluation_on']['p50'])} / {fmt(ing['evaluation_on']['p99'])}"),
         (f"POST /v1/ingest (10 readings) ms p50 / p99, evaluation off ({ing['evaluation_off']['n']})",

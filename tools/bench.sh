@@ -3,7 +3,9 @@
 # warm latency, RSS and sizes of each function and of the floor (a bare lambda_http
 # hello-world, tools/bench-floor) under a Runtime API emulator against a seeded moto stack, and
 # the in-process auth, ingest and timeline examples; then tools/alert_latency.py on a local
-# stack (reading -> alert p50/p99, ingest with evaluation on/off). JSON in target/bench/.
+# stack (reading -> alert p50/p99, reading -> webhook received p50/p99 through petty-notifier to
+# a local tools/webhook_receiver.py, ingest with evaluation on/off), folded into the same table
+# (bench.py --alerts-json). JSON in target/bench/.
 # BENCH_ARGS passes options to `bench.py run` (e.g. BENCH_ARGS="--runs 5 --warm 200").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,8 +22,8 @@ if [ -x "$VENV/bin/cargo-lambda" ] && rustup target list --installed 2>/dev/null
     || echo "arm64 floor build failed: its arm64 size is n/a" >&2
 fi
 
-# Reading -> alert latency and ingest with alert evaluation on/off, on a fresh local stack (the
-# debug functions behind cargo lambda watch, as `make dev` runs them).
+# Reading -> alert and reading -> webhook latency, and ingest with alert evaluation on/off, on a
+# fresh local stack (the debug functions behind cargo lambda watch, as `make dev` runs them).
 mkdir -p target/bench
 # (the stack prints its start line first; the figures are the last line)
 if tools/with_stack.sh alerts "$VENV/bin/python" tools/alert_latency.py >target/bench/alerts.out; then

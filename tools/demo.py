@@ -3,12 +3,16 @@
 - an operator, OPS_EMAIL, made one as on any stack: registered, granted `admin` with
   `tools/local_aws.py grant-scope` (in the local moto), logged in again; it registers the demo
   collar through `POST /v1/admin/collars` and gets its claim code (tools/loadlib.py's Operator);
-- an owner, EMAIL, who claims the collar with that code, creates the collar's API key and
-  ingests one simulated day;
+- an owner, EMAIL, who claims the collar with that code, registers `make dev`'s local webhook
+  receiver (tools/webhook_receiver.py, --webhook-url) as a webhook named "demo receiver"
+  through `POST /v1/notifications/webhooks` and writes the signing secret it returns to
+  --webhook-secret-file (mode 0600; the receiver verifies each delivery with it), creates the
+  collar's API key and ingests one simulated day;
 - a safe zone "home" (150 m around the simulated home) and the last eight minutes live: the
   pet slips out (an escape, confirmed by the second fix outside), comes back (the return
   resolves it) while the battery falls below 15 % (battery_low), so `petty alerts DM-000001`
-  shows both. Yesterday's readings are too old to raise anything: alerts describe the present.
+  shows both, and the escape arrives at the webhook receiver (a line in `make dev`'s output).
+  Yesterday's readings are too old to raise anything: alerts describe the present.
 
 The day is yesterday (UTC), produced by the Rust simulator (`--example simulate`): a collar's
 first owner sees what it buffered before the claim, so the day is the owner's. The grant is
@@ -19,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from loadlib import Operator
 
@@ -34,6 +40,7 @@ OPS_EMAIL = "ops@petty.local"
 OPS_PASSWORD = "ops-password-petty-2026"
 COLLAR = "DM-000001"
 FIRMWARE = "2.4.1"
+WEBHOOK_NAME = "demo receiver"
 
 
 def call(api: str, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
@@ -44,11 +51,13 @@ def call(api: str, method: str, path: str, body=None, headers=None) -> tuple[int
         req.add_header(k, v)
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
-            text = resp.read().decode() or "null"
-            return resp.status, json.loads(text)
+            status, text = resp.status, resp.read().decode() or "null"
     except urllib.error.HTTPError as e:
-        text = e.read().decode() or "null"
-        return e.code, json.loads(text)
+        status, text = e.code, e.read().decode() or "null"
+    try:
+        return status, json.loads(text)
+    except ValueError:  # e.g. `cargo lambda watch` answering a route it has no function for
+        return status, {"raw": text[:300]}
 
 
 def wait_for(api: str, seconds: int) -> None:
@@ -98,12 +107,49 @@ def live_tail(api: str, bearer: dict, collar_key: dict, last: dict) -> str:
     return ", ".join(f"{a['type']} {a['status']}" for a in seen) or "none yet: the evaluator may still be starting"
 
 
+def demo_webhook(api: str, bearer: dict, url: str, secret_file: str) -> str:
+    """The demo owner's webhook to the local receiver, once: kept when GET already lists one
+    with this URL and its secret is on file; else (re)registered and its secret written to
+    `secret_file` (0600) for the receiver. Returns what to tell the newcomer; never fails the
+    demo (the notifications function may not be built yet)."""
+    path = "/v1/notifications/webhooks"
+    status, body = call(api, "GET", path, None, bearer)
+    if status == 404:
+        return (f"no demo webhook: GET {path} answered 404 (the notifications function is not in this build; "
+                "build petty-notifications and petty-notifier, then run make dev again)")
+    if status != 200:
+        return f"no demo webhook: GET {path} answered {status}: {str(body)[:200]}"
+    mine = [w for w in body.get("webhooks", []) if w.get("url") == url]
+    secret_path = Path(secret_file)
+    if mine and secret_path.is_file() and secret_path.read_text().strip():
+        return f"webhook {mine[0].get('webhook_id')} ({WEBHOOK_NAME}) -> {url}, already registered"
+    for w in mine:  # registered by an earlier run whose secret is gone: replace it
+        call(api, "DELETE", f"{path}/{w['webhook_id']}", None, bearer)
+    status, body = call(api, "POST", path, {"url": url, "name": WEBHOOK_NAME}, bearer)
+    if status == 404:
+        return f"no demo webhook: POST {path} answered 404 (the notifications function is not in this build)"
+    if status != 201 or not isinstance(body.get("secret"), str):
+        return f"no demo webhook: POST {path} answered {status}: {str(body)[:200]}"
+    secret_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = secret_path.with_name(secret_path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(body["secret"] + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, secret_path)  # the receiver never reads half a secret
+    return f"webhook {body.get('webhook_id')} ({WEBHOOK_NAME}) -> {url}, its secret in {secret_file}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--api", required=True)
     p.add_argument("--endpoint", required=True, help="the local moto, where the operator is granted `admin`")
     p.add_argument("--stage", default="dev")
     p.add_argument("--wait", type=int, default=900)
+    p.add_argument("--webhook-url", help="the local webhook receiver registered for the demo owner "
+                                         "(make dev: http://127.0.0.1:9010/petty); none without it")
+    p.add_argument("--webhook-secret-file", default="target/dev-webhook-secret",
+                   help="where the webhook's signing secret is written for the receiver (0600)")
     args = p.parse_args()
 
     wait_for(args.api, args.wait)
@@ -124,6 +170,13 @@ def main() -> None:
     if status != 200:
         sys.exit(f"demo: login answered {status}: {body}")
     bearer = {"authorization": f"Bearer {body['access_token']}"}
+    webhook = "no demo webhook (no --webhook-url)"
+    if args.webhook_url:
+        try:
+            webhook = demo_webhook(args.api, bearer, args.webhook_url, args.webhook_secret_file)
+        except OSError as e:  # a function that does not build answers nothing, or too late
+            webhook = f"no demo webhook: /v1/notifications/webhooks did not answer ({type(e).__name__})"
+        print(f"demo: {webhook}", flush=True)
     pet = {"name": "Biscuit", "species": "dog", "breed": "Beagle", "birth_date": "2021-04-12", "weight_kg": 18.0}
     claim = {"collar_id": COLLAR, "claim_code": claim_code, "pet": pet}
     status, body = call(args.api, "POST", "/v1/collars", claim, bearer)
@@ -185,6 +238,9 @@ Alerts, raised as the last minutes arrived ({alerts}):
   petty{api} zones list {COLLAR}
   petty{api} alerts {COLLAR}
   petty{api} alerts ack ALERT_ID
+Notifications: {webhook}.
+  The escape's delivery is the "webhook-receiver: alert.opened zone_exit ..." line above (each delivery the
+  receiver got: target/dev-webhooks.jsonl); GET /v1/alerts/ALERT_ID, as the owner, lists an alert's deliveries.
 """, flush=True)
 
 

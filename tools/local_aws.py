@@ -2,11 +2,27 @@
 """Local AWS for Petty: seed moto from template.yaml and write the functions' environment.
 
     local_aws.py seed --endpoint URL [--stage dev] [--env-file .dev.env] [--function-endpoint URL]
+                      [--public-base-url http://127.0.0.1:9000] [--queue-visibility S]
 
-Reads every AWS::DynamoDB::Table and AWS::SecretsManager::Secret that template.yaml declares
-and creates it in moto (idempotently), generating a fresh RSA key set for the JWT secrets.
-Then resolves the functions' environment variables (Globals + each function) against what it
-created and writes them as KEY=VALUE lines for `cargo lambda watch --env-file`.
+Reads every AWS::DynamoDB::Table, AWS::SecretsManager::Secret and AWS::SQS::Queue that
+template.yaml declares and creates it in moto (idempotently), generating a fresh RSA key set
+for the JWT secrets. For the notifier it verifies the e-mail sender identity (AlertEmailSender)
+in moto's SES and creates an APNs and an FCM platform application in moto's SNS
+(petty-<stage>-apns / petty-<stage>-fcm, fake credentials). Then resolves the functions'
+environment variables (Globals + each function) against what it created and writes them as
+KEY=VALUE lines for `cargo lambda watch --env-file`, with the local stack's own values where
+the template's cannot hold locally:
+
+  - <TABLE>_STREAM_ARN of each table with a stream (READINGS_STREAM_ARN, ALERTS_STREAM_ARN),
+    READINGS_QUEUE_URL / READINGS_DLQ_URL: for the local stand-ins of the event source
+    mappings (tools/readings_stream_poller.py, tools/queue_poller.py);
+  - WEBHOOK_ALLOW_LOOPBACK=true (the template's "false"): local receivers on
+    http://127.0.0.1:<port> get deliveries (tools/webhook_receiver.py);
+  - PUBLIC_BASE_URL=--public-base-url (the template's API Gateway URL; default
+    http://127.0.0.1:9000), e.g. for the e-mails' unsubscribe links;
+  - APNS_PLATFORM_APP_ARN / FCM_PLATFORM_APP_ARN: the two moto platform applications (the
+    template's parameters default to "", no push);
+  - the AWS endpoint, region and test credentials, CORS "*", a 10 s secret cache.
 
 The same key-set code serves `keys` for a deployed stack (no --endpoint): it generates a new
 key, makes it current and keeps the previous one, in both secrets.
@@ -62,17 +78,42 @@ def resources_of(template: dict, kind: str) -> dict:
 
 
 class Resolver:
-    """Resolves the intrinsic functions Petty's template uses, for the local stack."""
+    """Resolves the intrinsic functions Petty's template uses, for the local stack. A !Ref of
+    a table or a secret resolves to its name, of a queue to its URL (as CloudFormation does),
+    once created; !If evaluates the template's Conditions on the parameters' defaults."""
 
     def __init__(self, template: dict, stage: str):
         self.params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
         self.params["Stage"] = stage
-        self.params.update({"AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com"})
+        self.params.update({"AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::URLSuffix": "amazonaws.com",
+                            "AWS::Partition": "aws"})
+        self.conditions = template.get("Conditions", {}) or {}
         self.physical: dict[str, str] = {}
+
+    def condition(self, value) -> bool:
+        """A condition expression (Fn::Equals/Not/And/Or, Condition) on the parameters."""
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Condition":
+                if arg not in self.conditions:
+                    raise KeyError(f"no condition {arg}")
+                return self.condition(self.conditions[arg])
+            if key == "Fn::Equals":
+                return str(self(arg[0])) == str(self(arg[1]))
+            if key == "Fn::Not":
+                return not self.condition(arg[0])
+            if key == "Fn::And":
+                return all(self.condition(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.condition(a) for a in arg)
+        raise KeyError(f"cannot evaluate condition {value!r} locally")
 
     def __call__(self, value):
         if isinstance(value, dict) and len(value) == 1:
             (key, arg), = value.items()
+            if key == "Fn::If":
+                name, yes, no = arg
+                return self(yes if self.condition({"Condition": name}) else no)
             if key == "Ref":
                 if arg in self.physical:
                     return self.physical[arg]
@@ -251,18 +292,72 @@ def grant_scope(args) -> None:
     print(json.dumps({"user_id": user_id, "email": email, "scope": args.scope, "already": args.scope in scopes}))
 
 
-def function_env(template: dict, resolve: Resolver) -> dict[str, str]:
-    """The union of every function's environment, resolved for the local stack."""
+def function_env(template: dict, resolve: Resolver, local: dict[str, str] | None = None) -> dict[str, str]:
+    """The union of every function's environment, resolved for the local stack. A name in
+    `local` takes the local stack's value for every function that has it, unresolved (its
+    template value may name what has no local twin, e.g. the API Gateway URL)."""
+    local = local or {}
     base = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     env: dict[str, str] = {}
     for logical, res in resources_of(template, "AWS::Serverless::Function").items():
         own = res.get("Properties", {}).get("Environment", {}).get("Variables", {})
         for key, value in {**base, **own}.items():
-            resolved = str(resolve(value))
+            resolved = local[key] if key in local else str(resolve(value))
             if key in env and env[key] != resolved:
                 raise SystemExit(f"{logical}: {key} differs between functions; one local endpoint cannot serve both")
             env[key] = resolved
     return env
+
+
+def table_env_prefix(logical: str) -> str:
+    """ReadingsTable -> READINGS, AlertsTable -> ALERTS, TimelineEventsTable -> TIMELINE_EVENTS."""
+    name = logical[:-len("Table")] if logical.endswith("Table") else logical
+    return "".join(("_" + c if c.isupper() and i else c) for i, c in enumerate(name)).upper()
+
+
+def stream_arns(template: dict, resolve: Resolver, endpoint: str) -> dict[str, str]:
+    """<TABLE>_STREAM_ARN of every table the template gives a stream, for the local stand-ins
+    of the DynamoDB event source mappings (tools/readings_stream_poller.py)."""
+    ddb = client("dynamodb", endpoint)
+    out = {}
+    for logical, res in resources_of(template, "AWS::DynamoDB::Table").items():
+        if not res["Properties"].get("StreamSpecification"):
+            continue
+        table = ddb.describe_table(TableName=resolve.physical[logical])["Table"]
+        if "LatestStreamArn" not in table:  # created by an earlier seed, before the template had a stream
+            view = res["Properties"]["StreamSpecification"]["StreamViewType"]
+            table = ddb.update_table(TableName=table["TableName"], StreamSpecification={
+                "StreamEnabled": True, "StreamViewType": view})["TableDescription"]
+        out[f"{table_env_prefix(logical)}_STREAM_ARN"] = table["LatestStreamArn"]
+    return out
+
+
+def create_email_identity(sender: str | None, endpoint: str) -> str | None:
+    """The notifier's sender (EMAIL_SENDER, the parameter AlertEmailSender) as a verified
+    identity in moto's SES, so its SendEmail calls succeed (moto rejects an unverified Source,
+    as SES does)."""
+    if not sender:
+        return None
+    client("ses", endpoint).verify_email_identity(EmailAddress=sender)
+    return sender
+
+
+def create_platform_applications(stage: str, endpoint: str) -> dict[str, str]:
+    """An APNs and an FCM (SNS platform "GCM") platform application in moto, with fake
+    credentials (moto never contacts Apple or Google): what the stack parameters
+    ApnsPlatformApplicationArn / FcmPlatformApplicationArn name when deployed. Idempotent."""
+    sns = client("sns", endpoint)
+    existing = {a["PlatformApplicationArn"] for page in sns.get_paginator("list_platform_applications").paginate()
+                for a in page.get("PlatformApplications", [])}
+    out = {}
+    for key, platform, name, attrs in (
+        ("APNS_PLATFORM_APP_ARN", "APNS", f"petty-{stage}-apns",
+         {"PlatformCredential": "local-fake-apns-key", "PlatformPrincipal": "local-fake-apns-certificate"}),
+        ("FCM_PLATFORM_APP_ARN", "GCM", f"petty-{stage}-fcm", {"PlatformCredential": "local-fake-fcm-server-key"}),
+    ):
+        arn = next((a for a in existing if a.endswith(f":app/{platform}/{name}")), None)
+        out[key] = arn or sns.create_platform_application(Name=name, Platform=platform, Attributes=attrs)["PlatformApplicationArn"]
+    return out
 
 
 def seed(args) -> None:
@@ -273,12 +368,20 @@ def seed(args) -> None:
     tables = create_tables(template, resolve, args.endpoint)
     names = create_secrets(template, resolve, args.endpoint)
     queues = create_iot_and_queues(template, resolve, args.endpoint)
-    env = function_env(template, resolve)
+    platform_apps = create_platform_applications(args.stage, args.endpoint)
+    # The local stack's own values (see the module docstring), for every function that has them.
+    local = {
+        **platform_apps,
+        "WEBHOOK_ALLOW_LOOPBACK": "true",
+        "PUBLIC_BASE_URL": args.public_base_url.rstrip("/"),
+    }
+    env = function_env(template, resolve, local)
+    env.update(local)
+    sender = create_email_identity(env.get("EMAIL_SENDER") or resolve.params.get("AlertEmailSender"), args.endpoint)
     # For the local stand-ins of the topic rule and the event source mapping.
     env.update({"READINGS_QUEUE_URL": queues["ReadingsQueue"], "READINGS_DLQ_URL": queues["ReadingsDeadLetterQueue"]})
-    # For the local stand-in of the readings stream's event source mapping.
-    readings = resolve.physical["ReadingsTable"]
-    env["READINGS_STREAM_ARN"] = client("dynamodb", args.endpoint).describe_table(TableName=readings)["Table"]["LatestStreamArn"]
+    # For the local stand-ins of the streams' event source mappings.
+    env.update(stream_arns(template, resolve, args.endpoint))
     env.update({
         # The functions may reach moto through tools/fault_proxy.py (--function-endpoint).
         "AWS_ENDPOINT_URL": args.function_endpoint or args.endpoint,
@@ -291,7 +394,8 @@ def seed(args) -> None:
     })
     if args.env_file:
         Path(args.env_file).write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
-    print(json.dumps({"tables": tables, "secrets": names}))
+    print(json.dumps({"tables": tables, "secrets": names, "queues": sorted(queues.values()),
+                      "email_identity": sender, "platform_applications": sorted(platform_apps.values())}))
 
 
 def keys(args) -> None:
@@ -317,13 +421,16 @@ def keys(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("seed", help="create the template's tables and secrets in moto")
+    s = sub.add_parser("seed", help="create the template's tables, secrets, queues, SES identity and SNS apps in moto")
     s.add_argument("--endpoint", required=True)
     s.add_argument("--stage", default="dev")
     s.add_argument("--function-endpoint", help="AWS endpoint written for the functions (default: --endpoint)")
     s.add_argument("--template", default=str(ROOT / "template.yaml"))
     s.add_argument("--env-file")
-    s.add_argument("--queue-visibility", type=int, help="the readings queues' visibility timeout, s (default: the template's)")
+    s.add_argument("--queue-visibility", type=int,
+                   help="every queue's visibility timeout, s (default: the template's; the local stack uses 2)")
+    s.add_argument("--public-base-url", default="http://127.0.0.1:9000",
+                   help="PUBLIC_BASE_URL written for the functions: the local API (default http://127.0.0.1:9000)")
     s.set_defaults(func=seed)
     g = sub.add_parser("grant-scope", help="grant a scope (admin) to an account, audited")
     g.add_argument("--endpoint", help="omit for the AWS account of your credentials")
