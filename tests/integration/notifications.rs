@@ -31,6 +31,7 @@ struct World {
     alerts: AlertsTable,
     ddb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
 }
 
 fn now() -> i64 {
@@ -75,7 +76,7 @@ impl World {
             retry,
         };
         let alerts = AlertsTable::new(ddb.clone(), apps.env.required("ALERTS_TABLE").unwrap());
-        Self { apps, alerts_app, notifications, notifier, alerts, ddb, sqs }
+        Self { apps, alerts_app, notifications, notifier, alerts, ddb, sqs, sns }
     }
 
     async fn call(&self, method: &str, path: &str, who: &Header, body: Option<Value>) -> (StatusCode, Value) {
@@ -306,9 +307,34 @@ async fn an_alert_reaches_webhook_email_and_push_once_however_often_it_is_redeli
     assert_eq!(status, StatusCode::OK);
     w.notify(vec![modify], now()).await;
     let got = receiver.received();
-    assert_eq!(got.len(), 2);
-    assert_eq!(got[1].json()["event"], "alert.resolved");
-    assert_ne!(got[1].json()["id"], got[0].json()["id"]);
+    assert_eq!(got.len(), 1 + 1);
+    let last = got.last().unwrap().json();
+    assert_eq!(
+        (last["event"].as_str(), last["alert"]["alert_id"].as_str()),
+        (Some("alert.resolved"), Some(id.as_str()))
+    );
+    assert_ne!(last["id"], got[0].json()["id"]);
+
+    // SNS reports the endpoint disabled (the token died): the device is removed with it.
+    let app = w.apps.env.required("FCM_PLATFORM_APP_ARN").unwrap();
+    let listed = w.sns.list_endpoints_by_platform_application().platform_application_arn(&app).send().await.unwrap();
+    let arn = listed
+        .endpoints()
+        .iter()
+        .find(|e| e.attributes().and_then(|a| a.get("Token")) == Some(&token))
+        .and_then(|e| e.endpoint_arn())
+        .unwrap()
+        .to_owned();
+    w.sns.set_endpoint_attributes().endpoint_arn(&arn).attributes("Enabled", "false").send().await.unwrap();
+    let (dead, record) = w.open("DM-000401", AlertType::BatteryLow, now() - 4_000).await;
+    let out = w.notify(vec![record], now()).await;
+    assert_eq!(out.tally.count(petty_shared::api::notifications::Channel::Push, "gone"), 1, "{out:?}");
+    let d = of(&w.deliveries(&who, &dead).await, "push").clone();
+    assert_eq!(d["status"], "failed");
+    assert!(d["last_error"].as_str().unwrap().starts_with("endpoint_disabled"), "{d}");
+    let (_, devices) = w.call("GET", "/v1/notifications/devices", &who, None).await;
+    assert_eq!(devices["devices"], json!([]));
+    assert!(w.sns.get_endpoint_attributes().endpoint_arn(&arn).send().await.is_err(), "the endpoint is deleted");
 }
 
 #[tokio::test]
