@@ -9,7 +9,7 @@ use crate::exit::EXIT_CODES;
 #[command(
     name = "petty",
     version,
-    about = "The Petty API from a terminal: accounts, collars, readings, timeline, feedback, plan, safe zones, alerts."
+    about = "The Petty API from a terminal: accounts, collars, readings, timeline, feedback, plan, safe zones, alerts, notifications."
 )]
 #[command(after_help = format!("Example:\n  petty login --email demo@petty.local\n  petty timeline DM-000001 --day 2026-11-21\n\n{EXIT_CODES}"))]
 pub struct Cli {
@@ -88,7 +88,7 @@ pub enum Command {
     Zones(ZonesCmd),
     /// Your collars' alerts: list them (newest first), watch for new ones, acknowledge one.
     #[command(
-        after_help = "Example:\n  petty alerts                        # the newest page, every collar\n  petty alerts DM-000001 --status open --all\n  petty alerts --watch --interval 10  # new alerts and status changes as they happen\n  petty alerts ack DM-000001.zone_exit.home.1764633600000"
+        after_help = "Example:\n  petty alerts                        # the newest page, every collar\n  petty alerts DM-000001 --status open --all\n  petty alerts --watch --interval 10  # new alerts and status changes as they happen\n  petty alerts ack DM-000001.zone_exit.home.1764633600000\n  petty alerts show DM-000001.zone_exit.home.1764633600000   # and where it was delivered"
     )]
     Alerts(AlertsArgs),
     /// Which alerts a collar raises, and when: with no flag shows them, with flags changes them.
@@ -97,6 +97,12 @@ pub enum Command {
         after_help = "Example:\n  petty alert-settings DM-000001\n  petty alert-settings DM-000001 --disable battery_low,collar_offline --offline-after 60\n\nA change reads the settings, changes what the flags say and writes them all back."
     )]
     AlertSettings(AlertSettingsArgs),
+    /// Webhooks: addresses your alerts are POSTed to, signed with the webhook's secret.
+    #[command(subcommand)]
+    Webhooks(WebhooksCmd),
+    /// How alerts reach you (webhooks, e-mail, push): the settings, and a test to every destination.
+    #[command(subcommand)]
+    Notifications(NotificationsCmd),
     /// The pet plan: daily goals, nutrition, recommendations.
     #[command(after_help = "Example:\n  petty plan DM-000001")]
     Plan { collar: String },
@@ -355,6 +361,12 @@ pub enum AlertsCmd {
         /// An alert id from `petty alerts`.
         alert: String,
     },
+    /// One alert and its delivery log: each webhook, e-mail and push delivery, its status and attempts.
+    #[command(after_help = "Example:\n  petty alerts show DM-000001.zone_exit.home.1764633600000")]
+    Show {
+        /// An alert id from `petty alerts`.
+        alert: String,
+    },
 }
 
 #[derive(Args)]
@@ -423,4 +435,75 @@ pub struct AlertSettingsArgs {
     #[arg(long, value_name = "MIN",
         value_parser = clap::value_parser!(u32).range(i64::from(*HEART_RATE_SUSTAINED_MIN.start())..=i64::from(*HEART_RATE_SUSTAINED_MIN.end())))]
     pub hr_sustained: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum WebhooksCmd {
+    /// Register a webhook: every alert is POSTed to it, signed; its secret is printed once.
+    #[command(
+        after_help = "Example:\n  petty webhooks add https://hooks.example.com/petty --name 'home automation'\n\nOn a deployed stage only https URLs to public addresses on the default port are accepted;\nthe local stack also accepts http://127.0.0.1:PORT. Verify each delivery's Petty-Signature\nwith the secret (the README shows how)."
+    )]
+    Add {
+        /// Where deliveries are POSTed.
+        url: String,
+        /// What the webhook is called (up to 50 characters).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Your webhooks and their health (never their secrets).
+    #[command(after_help = "Example:\n  petty webhooks list")]
+    List,
+    /// Remove a webhook: no more deliveries to it (no such webhook: exit 4).
+    #[command(
+        visible_alias = "remove",
+        after_help = "Example:\n  petty webhooks rm wh_3f1c2b7a9d8e4f60a1b2c3d4e5f60718"
+    )]
+    Rm {
+        /// The webhook's id, from `petty webhooks list`.
+        webhook: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NotificationsCmd {
+    /// Which alerts go to which channels, quiet hours, resolutions: with no flag shows them,
+    /// with flags changes them.
+    #[command(
+        after_help = "Example:\n  petty notifications settings\n  petty notifications settings --quiet 22:00-07:00 --timezone Europe/Berlin --resolved on\n  petty notifications settings --channels battery_low=push --channels collar_offline=none\n  petty notifications settings --quiet off\n\nDuring quiet hours battery_low and collar_offline wait until they end; escape and health\nalerts pass unless --hold-urgent on. A change reads the settings, changes what the flags say\nand writes them all back."
+    )]
+    Settings(NotificationSettingsArgs),
+    /// Send a test to every destination you have (each webhook, your e-mail, each device).
+    #[command(after_help = "Example:\n  petty notifications test")]
+    Test,
+}
+
+#[derive(Args)]
+pub struct NotificationSettingsArgs {
+    /// Quiet hours, or `off` for none.
+    #[arg(long, value_name = "HH:MM-HH:MM|off")]
+    pub quiet: Option<String>,
+    /// The quiet hours' IANA time zone, e.g. Europe/Berlin (new quiet hours are in UTC unless given).
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Hold escape and health alerts during quiet hours too.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub hold_urgent: Option<OnOff>,
+    /// Also deliver an alert when it resolves.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub resolved: Option<OnOff>,
+    /// The channels of an alert type: `TYPE=webhook,email,push`, or `TYPE=none` (repeatable).
+    #[arg(long = "channels", value_name = "TYPE=CHANNEL,...")]
+    pub channels: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn is_on(self) -> bool {
+        self == OnOff::On
+    }
 }

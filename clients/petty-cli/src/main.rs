@@ -17,8 +17,8 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    accounts, admin, alert_settings, alerts, api_keys, collars, feedback, health, ingest, plan, realtime, simulate,
-    timeline, zones,
+    accounts, admin, alert_settings, alerts, api_keys, collars, feedback, health, ingest, notifications, plan,
+    realtime, simulate, timeline, webhooks, zones,
 };
 use crate::exit::{Exit, Failure, Outcome, fail};
 
@@ -53,6 +53,8 @@ async fn run(cli: Cli) -> Outcome {
         Command::Zones(cmd) => zones::run(&c, cmd, json).await,
         Command::Alerts(a) => alerts::run(&c, a, json).await,
         Command::AlertSettings(a) => alert_settings::run(&c, a, json).await,
+        Command::Webhooks(cmd) => webhooks::run(&c, cmd, json).await,
+        Command::Notifications(cmd) => notifications::run(&c, cmd, json).await,
         Command::Plan { collar } => plan::run(&c, collar, json).await,
         Command::Health { ready } => health::run(&c, *ready, json).await,
     }

@@ -15,6 +15,7 @@
 
 pub mod alerts;
 pub mod breaker;
+pub mod notifications;
 pub mod retry;
 pub mod types;
 

@@ -1,9 +1,10 @@
-//! `petty alerts [COLLAR]` (list, `--watch`) and `petty alerts ack`.
+//! `petty alerts [COLLAR]` (list, `--watch`), `petty alerts ack` and `petty alerts show` (an alert and
+//! its delivery log).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use petty_client::types::{Alert, AlertList, AlertStatus};
+use petty_client::types::{Alert, AlertDetail, AlertList, AlertStatus, Delivery};
 use petty_client::{AlertFilter, Client, Error};
 
 use super::print_json;
@@ -11,8 +12,9 @@ use crate::cli::{AlertsArgs, AlertsCmd, AlertsListArgs, StatusArg, WATCH_EVERY_S
 use crate::exit::{Exit, Failure, Outcome};
 use crate::render;
 
-/// `--json` prints the API's [`Alert`] (`ack`) or [`AlertList`] (the list: with `--all` every
-/// page's alerts in one, so `next_cursor` is `null`). With `--watch`, each new or changed alert
+/// `--json` prints the API's [`Alert`] (`ack`), [`AlertDetail`] (`show`: the alert's fields and
+/// its `deliveries`) or [`AlertList`] (the list: with `--all` every page's alerts in one, so
+/// `next_cursor` is `null`). With `--watch`, each new or changed alert
 /// is printed as its [`Alert`], compact, one per line: a stream of JSON lines.
 pub async fn run(c: &Client, a: &AlertsArgs, json: bool) -> Outcome {
     match &a.cmd {
@@ -20,6 +22,19 @@ pub async fn run(c: &Client, a: &AlertsArgs, json: bool) -> Outcome {
             Exit::Usage,
             "`petty alerts ack ALERT` takes the alert's id only: COLLAR and the filters are the list's",
         )),
+        Some(AlertsCmd::Show { .. }) if lists(&a.list) => Err(Failure::new(
+            Exit::Usage,
+            "`petty alerts show ALERT` takes the alert's id only: COLLAR and the filters are the list's",
+        )),
+        Some(AlertsCmd::Show { alert }) => {
+            let detail = c.alert(alert).await?;
+            if json {
+                print_json(&detail);
+            } else {
+                print!("{}", show(&detail));
+            }
+            Ok(())
+        }
         Some(AlertsCmd::Ack { alert }) => {
             let acked = c.ack_alert(alert).await?;
             if json {
@@ -165,6 +180,47 @@ fn row(a: &Alert) -> Vec<String> {
     ]
 }
 
+/// `petty alerts show`: the alert, then its deliveries as a table.
+fn show(d: &AlertDetail) -> String {
+    let a = &d.alert;
+    let when = |t: &Option<String>| t.as_deref().map(render::datetime).unwrap_or_else(|| "-".into());
+    let mut out = format!(
+        "{} is {}: {} on {}, zone {}, {}\nopened {}, acknowledged {}, resolved {}{}\n",
+        a.alert_id,
+        a.status.as_str(),
+        a.kind.as_str(),
+        a.collar_id,
+        a.zone_id.as_deref().unwrap_or("-"),
+        value(a),
+        render::datetime(&a.opened_at),
+        when(&a.acknowledged_at),
+        when(&a.resolved_at),
+        a.resolved_by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default()
+    );
+    if d.deliveries.is_empty() {
+        out += "no deliveries (yet: they start within seconds of the alert opening)\n";
+    } else {
+        let rows: Vec<Vec<String>> = d.deliveries.iter().map(delivery_row).collect();
+        let header = ["EVENT", "CHANNEL", "DESTINATION", "STATUS", "ATTEMPTS", "LAST ERROR", "NEXT ATTEMPT", "UPDATED"];
+        out += &render::table(&header, &rows);
+    }
+    out
+}
+
+/// One delivery as a table row.
+fn delivery_row(d: &Delivery) -> Vec<String> {
+    vec![
+        d.event.as_str().to_owned(),
+        d.channel.as_str().to_owned(),
+        d.destination_id.clone(),
+        d.status.as_str().to_owned(),
+        d.attempts.to_string(),
+        d.last_error.clone().unwrap_or_else(|| "-".into()),
+        d.next_attempt_at.as_deref().map(render::datetime).unwrap_or_else(|| "-".into()),
+        render::datetime(&d.updated_at),
+    ]
+}
+
 /// One line of `--watch`: the row, the status as `open → acknowledged` when it changed.
 fn watch_line(a: &Alert, was: Option<AlertStatus>) -> String {
     let status = match was {
@@ -272,5 +328,36 @@ mod tests {
         assert_eq!(value(&a), "12%");
         let open = alert("x", "open");
         assert_eq!(row(&open)[5..7], ["-", "-"]);
+    }
+
+    #[test]
+    fn show_prints_the_alert_and_its_deliveries() {
+        let mut detail =
+            AlertDetail { alert: alert("DM-000001.zone_exit.home.1764576000000", "acknowledged"), deliveries: vec![] };
+        detail.alert.acknowledged_at = Some("2026-12-01T08:05:00.000Z".into());
+        assert_eq!(
+            show(&detail),
+            "DM-000001.zone_exit.home.1764576000000 is acknowledged: zone_exit on DM-000001, zone home, 182 m
+opened 2026-12-01 08:00:00, acknowledged 2026-12-01 08:05:00, resolved -
+no deliveries (yet: they start within seconds of the alert opening)
+"
+        );
+        detail.deliveries = serde_json::from_value(serde_json::json!([
+            {"event": "alert.opened", "channel": "email", "destination_id": "owner", "status": "delivered", "attempts": 1,
+             "last_error": null, "next_attempt_at": null, "updated_at": "2026-12-01T08:00:01.000Z"},
+            {"event": "alert.opened", "channel": "webhook", "destination_id": "wh_1", "status": "retrying", "attempts": 2,
+             "last_error": "http_503", "next_attempt_at": "2026-12-01T08:01:00.000Z", "updated_at": "2026-12-01T08:00:30.000Z"}
+        ]))
+        .unwrap();
+        let text = show(&detail);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2],
+            "EVENT         CHANNEL  DESTINATION  STATUS     ATTEMPTS  LAST ERROR  NEXT ATTEMPT         UPDATED"
+        );
+        assert_eq!(
+            lines[5],
+            "alert.opened  webhook  wh_1         retrying   2         http_503    2026-12-01 08:01:00  2026-12-01 08:00:30"
+        );
     }
 }

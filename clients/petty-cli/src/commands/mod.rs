@@ -15,10 +15,12 @@ pub mod collars;
 pub mod feedback;
 pub mod health;
 pub mod ingest;
+pub mod notifications;
 pub mod plan;
 pub mod realtime;
 pub mod simulate;
 pub mod timeline;
+pub mod webhooks;
 pub mod zones;
 
 use std::time::Duration;
