@@ -5,8 +5,10 @@
 # `petty admin register` (codes, IoT certificates to 0600 files, reset-code), the owner
 # claiming with `--claim-code` (wrong, malformed and missing codes refused first), API keys,
 # ingest (JSONL and CSV), simulate (claiming with a code), realtime --watch, the fleet status,
-# zones, alert settings and alerts (an escape raised by the evaluator, acknowledged), timeline, feedback, plan, health, a forced token refresh and logout, each checked for its
-# exit code and output.
+# zones, alert settings and alerts (an escape raised by the evaluator, acknowledged), notifications
+# (a webhook to a local tools/webhook_receiver.py verifying each delivery's signature, a test,
+# the settings, the escape's resolution delivered, its delivery log), timeline, feedback, plan,
+# health, a forced token refresh and logout, each checked for its exit code and output.
 # A step of `make test` (moto already running: AWS_ENDPOINT_URL); alone (`make cli-journey`)
 # it starts and stops its own moto. Stops what it started by pid, even on failure.
 set -euo pipefail
@@ -17,7 +19,9 @@ started=$(date +%s)
 
 source "$ROOT/tools/stack.sh"
 work=$(mktemp -d)
+receiver_pid=""
 cleanup() {
+  stop_pid "$receiver_pid"
   stack_down
   rm -rf "$work"
 }
@@ -186,6 +190,95 @@ expect 0 alerts ack "$alert" --json; [ "$(json 'd["status"]')" = acknowledged ]
 expect 0 alerts SM-000001 --status acknowledged --all --json; [ "$(json 'd["next_cursor"]')" = None ]
 expect 4 alerts ack SM-000001.zone_exit.home.1
 expect 2 alerts --from yesterday
+
+# Notifications: a webhook to a local receiver that verifies each delivery's Petty-Signature with
+# the secret `webhooks add` printed. The notifier reads the owner's destinations when it handles
+# an alert event, so the escape's opening, handled before the webhook is registered (its e-mail
+# to the owner is in its log first), never reaches the webhook; a test does, and so does the
+# escape's resolution, which happens after the webhook exists and `--resolved on` asked for it.
+# within SECS CMD...: CMD succeeds within SECS seconds (polled every half second).
+within() {
+  local deadline=$(($(date +%s) + $1)); shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+# received EVENT ALERT_ID: the receiver got that event about that alert, its signature verified.
+received() {
+  "$VENV/bin/python" - "$work/webhooks.jsonl" "$1" "$2" <<'PY'
+import json, sys
+log, event, alert = sys.argv[1:]
+try:
+    rows = [json.loads(line) for line in open(log)]
+except FileNotFoundError:
+    rows = []
+got = [r for r in rows if isinstance(r["body"], dict) and r["body"].get("event") == event
+       and r["body"].get("alert", {}).get("alert_id") == alert]
+sys.exit(0 if any(r["verified"] and r["status"] == 200 for r in got) else 1)
+PY
+}
+opening_handled() {
+  expect 0 alerts show "$alert" --json
+  [ "$(json 'len([x for x in d["deliveries"] if x["event"] == "alert.opened"])')" -gt 0 ]
+}
+within 30 opening_handled || { echo "FAIL: the escape's opening not handled by the notifier within 30 s: $out"; exit 1; }
+"$VENV/bin/python" tools/webhook_receiver.py --port 0 --log "$work/webhooks.jsonl" \
+  --secret-file "$work/webhook-secret" >"$work/receiver.out" 2>&1 &
+receiver_pid=$!
+receiver=""
+for _ in $(seq 1 100); do
+  receiver=$(sed -n 's|^webhook-receiver: listening on \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' "$work/receiver.out")
+  [ -n "$receiver" ] && break
+  kill -0 "$receiver_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$receiver" ] || { echo "FAIL: the webhook receiver did not start:"; cat "$work/receiver.out"; exit 1; }
+expect 0 webhooks add "$receiver/petty" --name journey; has "$receiver/petty"; has "shown once"
+hook=$(awk '$1 == "webhook" {print $2}' <<<"$out"); secret=$(awk '$1 == "secret" {print $2}' <<<"$out")
+[[ "$hook" =~ ^wh_[0-9a-f]+$ && "$secret" =~ ^whsec_ ]] || { echo "FAIL: no webhook id or secret printed: $out"; exit 1; }
+printf '%s' "$secret" >"$work/webhook-secret"
+expect 0 webhooks list; has "$hook"; has "journey"; has "active"
+expect 0 webhooks list --json; [ "$(json '[w["webhook_id"] for w in d["webhooks"]]')" = "['$hook']" ]
+grep -qF -- "$secret" <<<"$out" && { echo "FAIL: the list shows the secret"; exit 1; }
+expect 6 webhooks add "http://10.0.0.1/petty"; has "invalid_webhook_url"
+expect 2 webhooks rm "wh/1"
+# The escape's log: its opening went out before the webhook existed, none to it.
+expect 0 alerts show "$alert"; has "$alert is acknowledged"; has "zone_exit on SM-000001"; has "alert.opened"
+expect 0 alerts show "$alert" --json
+[ "$(json 'len([x for x in d["deliveries"] if x["destination_id"] == "'"$hook"'"])')" = 0 ] \
+  || { echo "FAIL: an opening handled before the webhook existed was delivered to it: $out"; exit 1; }
+expect 4 alerts show SM-000001.zone_exit.home.1
+expect 0 notifications test; has "queued"; has "webhook  $hook"
+test_id=$(awk '$1 == "test" {print $2}' <<<"$out")
+within 30 received test "test.$test_id" \
+  || { echo "FAIL: the test did not reach the receiver within 30 s:"; cat "$work/receiver.out"; exit 1; }
+expect 0 notifications settings; has "zone_exit                webhook, email, push"; has "quiet hours              none"
+expect 0 notifications settings --quiet 22:00-07:00 --timezone America/New_York --json
+[ "$(json '(d["quiet_hours"]["timezone"], d["quiet_hours"]["hold_urgent"])')" = "('America/New_York', False)" ]
+expect 0 notifications settings --hold-urgent on; has "every alert waits"; has "(saved)"
+expect 0 notifications settings --quiet off --resolved on; has "quiet hours              none"; has "delivered too"
+expect 0 notifications settings --resolved on; has "(unchanged)"
+expect 2 notifications settings --timezone UTC; has "no quiet hours"
+expect 2 notifications settings --channels zone_exit=sms; has "sms"
+# Back home: two accurate fixes inside resolve the escape; its resolution reaches the webhook.
+t3=$(date -u +%s); [ "$t3" -gt $((now2 + 4)) ] || t3=$((now2 + 4))
+for dt in 2 4; do echo "{\"collar_id\":\"SM-000001\",\"timestamp\":\"$(ts $((t3 + dt)))\",\"heart_rate\":90,\"activity_level\":1,\"accuracy_m\":5,\"location\":{\"type\":\"Point\",\"coordinates\":[-74.006,40.7128]}}"; done >"$work/home.jsonl"
+PETTY_API_KEY=$key expect 0 ingest --file "$work/home.jsonl"
+within 30 received alert.resolved "$alert" \
+  || { echo "FAIL: the resolution did not reach the receiver within 30 s:"; cat "$work/receiver.out"; exit 1; }
+# The log records the delivery once the receiver's answer is in.
+resolution_logged() {
+  expect 0 alerts show "$alert" --json
+  [ "$(json '[(x["status"], x["attempts"]) for x in d["deliveries"] if x["destination_id"] == "'"$hook"'"]')" = "[('delivered', 1)]" ]
+}
+within 10 resolution_logged || { echo "FAIL: the webhook's delivery not in the log: $out"; exit 1; }
+[ "$(json '(d["status"], [x["event"] for x in d["deliveries"] if x["destination_id"] == "'"$hook"'"])')" = "('resolved', ['alert.resolved'])" ]
+expect 0 alerts show "$alert"; has "$alert is resolved"; has "by zone_return"; has "alert.resolved  webhook  $hook"
+expect 0 webhooks rm "$hook" --json; [ "$(json 'd["deleted"]')" = True ]
+expect 4 webhooks rm "$hook"
+expect 0 webhooks list; has "no webhooks yet"
+stop_pid "$receiver_pid"; receiver_pid=""
 
 # Timeline: table and chart, then JSON for the event ids
 from=$(ts $((now - 7200))); to=$(ts $((now + 60)))
