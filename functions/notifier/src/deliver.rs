@@ -277,7 +277,6 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
         dest: &Destinations,
         now_ms: i64,
     ) -> Result<Sent, NotifyError> {
-        let resolved = key.event == EventKind::Resolved;
         Ok(match key.channel {
             Channel::Webhook => {
                 let Some(hook) = dest.webhooks.iter().find(|w| w.webhook_id == key.destination_id) else {
@@ -317,7 +316,7 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
                     self.secrets.get(&self.key_secret_id).await.map_err(|e| NotifyError::Secret(e.to_string()))?;
                 let token = petty_shared::unsubscribe::token(key_secret.value.expose(), owner, alert.kind);
                 let link = format!("{}/v1/notifications/unsubscribe?token={token}", self.public_base_url);
-                let (subject, text, html) = email(alert, resolved, &link);
+                let (subject, text, html) = email(alert, key.event, &link);
                 let content =
                     |data: String| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
                 // RFC 8058 one-click: mail clients offer "unsubscribe" and POST to the link.
@@ -351,7 +350,7 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
                     .publish()
                     .target_arn(&device.endpoint_arn)
                     .message_structure("json")
-                    .message(push_message(alert, resolved))
+                    .message(push_message(alert, key.event))
                     .send()
                     .await;
                 match published {

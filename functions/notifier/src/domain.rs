@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveTime, TimeZone, Timelike};
 use petty_shared::api::alerts::{Alert, AlertType};
-use petty_shared::api::notifications::{QuietHours, is_urgent, minute_of_day};
+use petty_shared::api::notifications::{EventKind, QuietHours, is_urgent, minute_of_day};
 
 /// Retries: exponential from `base_ms`, capped at `cap_ms`, with equal jitter (half fixed,
 /// half spread), at most `max_attempts` in all and none later than `deadline_ms` after the
@@ -111,10 +111,17 @@ pub fn headline(alert: &Alert) -> String {
 }
 
 /// The e-mail's subject, plain text and HTML.
-pub fn email(alert: &Alert, resolved: bool, unsubscribe_url: &str) -> (String, String, String) {
-    let head = headline(alert);
-    let subject = if resolved { format!("Resolved: {head}") } else { format!("Petty alert: {head}") };
-    let state = if resolved {
+pub fn email(alert: &Alert, event: EventKind, unsubscribe_url: &str) -> (String, String, String) {
+    let resolved = event == EventKind::Resolved;
+    let head = if event == EventKind::Test { TEST_LINE.to_owned() } else { headline(alert) };
+    let subject = match event {
+        EventKind::Opened => format!("Petty alert: {head}"),
+        EventKind::Resolved => format!("Resolved: {head}"),
+        EventKind::Test => "Petty: test notification".to_owned(),
+    };
+    let state = if event == EventKind::Test {
+        "No pet needs you: this is the test you asked for.".to_owned()
+    } else if resolved {
         format!("It was resolved at {}.", alert.resolved_at.as_deref().unwrap_or("-"))
     } else {
         format!("Opened at {} (limit {} {}).", alert.opened_at, alert.threshold, alert.unit)
@@ -140,10 +147,17 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// What a test says instead of an alert's headline.
+const TEST_LINE: &str = "Your Petty alerts will arrive here";
+
 /// The SNS message (`MessageStructure: json`) for APNs and FCM.
-pub fn push_message(alert: &Alert, resolved: bool) -> String {
-    let title = if resolved { "Resolved".to_owned() } else { "Petty alert".to_owned() };
-    let body = headline(alert);
+pub fn push_message(alert: &Alert, event: EventKind) -> String {
+    let title = match event {
+        EventKind::Opened => "Petty alert",
+        EventKind::Resolved => "Resolved",
+        EventKind::Test => "Petty test",
+    };
+    let body = if event == EventKind::Test { TEST_LINE.to_owned() } else { headline(alert) };
     let apns = serde_json::json!({"aps": {"alert": {"title": title, "body": body}, "sound": "default"},
         "alert_id": alert.alert_id})
     .to_string();
@@ -249,11 +263,14 @@ mod tests {
             resolved_at: None,
             resolved_by: None,
         };
-        let (subject, text, html) = email(&alert, false, "https://x/unsub?token=a&b");
+        let (subject, text, html) = email(&alert, EventKind::Opened, "https://x/unsub?token=a&b");
         assert_eq!(subject, "Petty alert: DM-000001 left zone <home> (120 m outside)");
         assert!(text.contains("https://x/unsub?token=a&b") && text.contains("zone_exit"));
         assert!(html.contains("zone &lt;home&gt;") && html.contains("token=a&amp;b") && !html.contains("<home>"));
-        let push: serde_json::Value = serde_json::from_str(&push_message(&alert, false)).unwrap();
+        let (test_subject, test_text, _) = email(&alert, EventKind::Test, "https://x/u");
+        assert_eq!(test_subject, "Petty: test notification");
+        assert!(!test_text.contains("left") && test_text.contains("test you asked for"));
+        let push: serde_json::Value = serde_json::from_str(&push_message(&alert, EventKind::Opened)).unwrap();
         let apns: serde_json::Value = serde_json::from_str(push["APNS"].as_str().unwrap()).unwrap();
         assert_eq!(apns["aps"]["alert"]["body"], "DM-000001 left zone <home> (120 m outside)");
         assert!(push["GCM"].as_str().unwrap().contains("alert_id"));
