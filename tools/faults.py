@@ -301,8 +301,14 @@ def rotation(ctx: Ctx, sc: Scenario, watch_s: float) -> None:
         return
     sc.check(first_new - rotated_at <= SECRET_TTL_S + 2, f"new kid first issued {first_new - rotated_at:.1f} s after the "
                                                          f"rotation (SECRET_TTL_SECONDS={SECRET_TTL_S:.0f})")
-    sc.check(all(kid == new_kid for t, kid, _ in logins if t > first_new),
-             "a login after the first new-kid token was signed with the old key again")
+    # Each warm auth instance (the stack runs up to PETTY_CONCURRENCY, as Lambda runs many)
+    # caches the signing keys on its own, so one may still sign with the old key for a moment
+    # after another switched; what holds is that every instance has switched once the cache's
+    # TTL has passed since the rotation.
+    settled = rotated_at + SECRET_TTL_S + 2
+    late_old = [t - rotated_at for t, kid, _ in logins if kid == old_kid and t > settled]
+    sc.check(not late_old, f"logins signed with the old key {len(late_old)} times more than "
+                           f"SECRET_TTL_SECONDS + 2 s after the rotation (first at {min(late_old, default=0):.1f} s)")
     # New-kid tokens: refused only inside the documented window, and only with 401.
     new_calls = [a for t, kid, answers in logins if kid == new_kid for a in answers]
     refused = [a for a in new_calls if a.status != 200]
