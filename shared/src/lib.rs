@@ -11,6 +11,7 @@ pub mod api_key;
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod batch;
 pub mod claim_code;
 pub mod collar;
 pub mod config;

@@ -21,7 +21,7 @@ use petty_shared::metrics::{Metrics, Unit};
 use petty_shared::reading::Reading;
 use petty_shared::tables::alerts::AlertsTable;
 use petty_shared::tables::readings::reading_from_image;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use config::EvaluatorConfig;
 
@@ -52,19 +52,7 @@ pub struct StreamEvent {
     pub records: Vec<StreamRecord>,
 }
 
-/// The partial-batch response (`ReportBatchItemFailures`): Lambda retries from the lowest
-/// sequence number named.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
+pub use petty_shared::batch::{BatchResponse, ItemFailure};
 
 /// What a batch did.
 #[derive(Debug, Default)]

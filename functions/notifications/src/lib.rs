@@ -8,7 +8,6 @@ pub mod config;
 
 use std::sync::Arc;
 
-use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use lambda_http::http::StatusCode;
@@ -75,10 +74,6 @@ fn random_b64(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     aws_lc_rs::rand::fill(&mut buf).expect("system RNG");
     B64.encode(buf)
-}
-
-fn sha256_hex(s: &str) -> String {
-    digest::digest(&digest::SHA256, s.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An id of `[A-Za-z0-9_-]{1,64}` (a path parameter before any lookup).
@@ -204,7 +199,7 @@ where
                 message: format!("push through {} is not configured on this stack", body.platform.as_str()),
             });
         };
-        let token_hash = sha256_hex(token);
+        let token_hash = petty_shared::api_key::hash_secret(token);
         let dest = self.table.destinations(&principal.user_id).await?;
         if let Some(existing) = dest.devices.iter().find(|d| d.token_hash == token_hash && d.platform == body.platform)
         {

@@ -24,7 +24,7 @@ use petty_shared::dynamo::item_from_json;
 use petty_shared::metrics::{Metrics, Unit};
 use petty_shared::secrets::SecretSource;
 use petty_shared::tables::alerts::alert_from_image;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use config::NotifierConfig;
 pub use deliver::{Notifier, NotifyError, Tally};
@@ -66,18 +66,7 @@ pub struct Event {
     pub records: Vec<Record>,
 }
 
-/// The partial-batch response (`ReportBatchItemFailures`).
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
+pub use petty_shared::batch::{BatchResponse, ItemFailure};
 
 /// What a batch did.
 #[derive(Debug, Default)]

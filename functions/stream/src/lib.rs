@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use petty_shared::collar::CollarLookup;
 use petty_shared::ingest::{ReadingStore, store_valid, validate_all};
 use petty_shared::metrics::{Metrics, Unit};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use config::StreamConfig;
 
@@ -45,19 +45,9 @@ pub struct SqsEvent {
     pub records: Vec<SqsRecord>,
 }
 
-/// The partial-batch response (`ReportBatchItemFailures`).
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct SqsBatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<SqsItemFailure>,
-}
-
-/// One record to retry (and, after `maxReceiveCount`, to dead-letter).
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct SqsItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
+/// The partial-batch response and a record to retry (and, after `maxReceiveCount`, to
+/// dead-letter): the shared types under this function's names.
+pub use petty_shared::batch::{BatchResponse as SqsBatchResponse, ItemFailure as SqsItemFailure};
 
 /// What a batch did: the response, and the counts for the metrics.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -78,17 +78,7 @@ fn parse_quiet(s: &str) -> Result<Option<ActiveHours>, String> {
     if s.trim() == "off" {
         return Ok(None);
     }
-    let Some((from, to)) = s.split_once('-') else { return Err(format!("{s:?} is not HH:MM-HH:MM or off")) };
-    let time = |t: &str| {
-        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
-            .map(|t| t.format("%H:%M").to_string())
-            .map_err(|_| format!("{:?} is not a time of day, HH:MM (00:00 to 23:59)", t.trim()))
-    };
-    let (from, to) = (time(from)?, time(to)?);
-    if from == to {
-        return Err(format!("{from}-{to} is empty: --quiet off turns quiet hours off"));
-    }
-    Ok(Some(ActiveHours { from, to }))
+    super::zones::parse_hours(s, "--quiet off turns quiet hours off").map(Some)
 }
 
 /// `TYPE=webhook,email,push` or `TYPE=none`.

@@ -200,6 +200,12 @@ pub fn parse_polygon(text: &str) -> Result<Polygon, String> {
 
 /// `HH:MM-HH:MM` (`7:00` is read as `07:00`); the two must differ.
 pub fn parse_active(s: &str) -> Result<ActiveHours, String> {
+    parse_hours(s, "leave --active out to watch the zone always")
+}
+
+/// `HH:MM-HH:MM` hours (zones' active hours, notifications' quiet hours); `empty_hint` says
+/// what to do instead of giving two equal times.
+pub fn parse_hours(s: &str, empty_hint: &str) -> Result<ActiveHours, String> {
     let Some((from, to)) = s.split_once('-') else { return Err(format!("{s:?} is not HH:MM-HH:MM")) };
     let time = |t: &str| {
         chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
@@ -208,7 +214,7 @@ pub fn parse_active(s: &str) -> Result<ActiveHours, String> {
     };
     let (from, to) = (time(from)?, time(to)?);
     if from == to {
-        return Err(format!("{from}-{to} is empty: leave --active out to watch the zone always"));
+        return Err(format!("{from}-{to} is empty: {empty_hint}"));
     }
     Ok(ActiveHours { from, to })
 }
