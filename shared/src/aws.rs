@@ -53,3 +53,9 @@ pub fn secret_cache(
     let settings = crate::secrets::CacheSettings { ttl, ..crate::secrets::CacheSettings::default() };
     std::sync::Arc::new(crate::secrets::SecretCache::new(source, settings))
 }
+
+/// An S3 client; path-style addressing, which S3 and the local emulator both serve (a
+/// bucket-named host would not resolve on 127.0.0.1).
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+}

@@ -17,3 +17,19 @@ pub struct ItemFailure {
     #[serde(rename = "itemIdentifier")]
     pub item_identifier: String,
 }
+
+/// An SQS batch as Lambda delivers it: the fields a queue consumer reads.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsMessage>,
+}
+
+/// One message of an [`SqsEvent`].
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SqsMessage {
+    #[serde(rename = "messageId", default)]
+    pub message_id: String,
+    #[serde(default)]
+    pub body: String,
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, WriteRequest};
 use futures_util::StreamExt;
 
 /// A DynamoDB item.
@@ -264,6 +264,78 @@ async fn write_chunk(
     }
     report.unwritten = pending.into_iter().map(|(i, _)| i).collect();
     report
+}
+
+/// Runs a `TransactWriteItems`; a cancellation by conditions names the items whose condition
+/// failed (by index), so a caller can tell which rule was broken.
+pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match client.transact_write_items().set_transact_items(Some(items)).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let reasons = err.as_service_error().and_then(|e| match e {
+                TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons.clone(),
+                _ => None,
+            });
+            let failed: Vec<usize> = reasons
+                .iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect();
+            if failed.is_empty() {
+                Err(TransactError::Store(StoreError::from_sdk(&err)))
+            } else {
+                Err(TransactError::Conditions(failed))
+            }
+        }
+    }
+}
+
+/// Why a transaction did not apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransactError {
+    /// The conditions of these items (indexes into the request) did not hold.
+    #[error("conditions not met: {0:?}")]
+    Conditions(Vec<usize>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<TransactError> for StoreError {
+    fn from(e: TransactError) -> Self {
+        match e {
+            TransactError::Conditions(_) => StoreError::ConditionFailed,
+            TransactError::Store(s) => s,
+        }
+    }
+}
+
+/// Deletes the items with these keys (batches of 25, resubmitting unprocessed ones until
+/// `deadline`); an error when any is left.
+pub async fn delete_keys(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    deadline: Instant,
+) -> Result<usize, StoreError> {
+    use aws_sdk_dynamodb::types::DeleteRequest;
+    let count = keys.len();
+    let requests = keys
+        .into_iter()
+        .map(|k| {
+            WriteRequest::builder()
+                .delete_request(DeleteRequest::builder().set_key(Some(k)).build().expect("key is set"))
+                .build()
+        })
+        .collect();
+    let report = batch_write(client, table, requests, deadline, Backoff::default()).await;
+    match (report.error, report.unwritten.is_empty()) {
+        (Some(e), _) => Err(e),
+        (None, false) => Err(StoreError::Unavailable(format!("{} deletes left unprocessed", report.unwritten.len()))),
+        (None, true) => Ok(count),
+    }
 }
 
 /// Every item a query matches, following `LastEvaluatedKey` to the end (no silent cap).

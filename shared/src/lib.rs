@@ -6,6 +6,7 @@
 //! [`http`] are the request plumbing every function runs. No function crate depends on
 //! another; they meet here and in `petty-api` and `petty-behaviour`.
 
+pub mod account_jobs;
 pub mod alerting;
 pub mod api_key;
 pub mod audit;

@@ -50,6 +50,30 @@ pub struct User {
     pub scopes: Vec<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// True once the owner proved they read mail at `email` (`POST /v1/auth/verify-email`).
+    /// Alert e-mail goes to verified addresses only.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// A new address waiting for its verification (`PATCH /v1/auth/me` with `email`); `email`
+    /// stays the login and the contact until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<String>,
+    /// IANA time zone (default `UTC`); the days a timeline is cut into.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// BCP 47 language tag (default `en`).
+    #[serde(default = "default_locale")]
+    pub locale: String,
+}
+
+/// The time zone of an account that never set one.
+pub fn default_timezone() -> String {
+    "UTC".to_owned()
+}
+
+/// The locale of an account that never set one.
+pub fn default_locale() -> String {
+    "en".to_owned()
 }
 
 /// One security event of `GET /v1/auth/events` (login, refresh reuse, key created...).

@@ -14,6 +14,7 @@
 //! Request bodies reject unknown fields (a typo is a 400, not a silently ignored option);
 //! responses do not, so a client tolerates fields a newer server adds.
 
+pub mod accounts;
 pub mod admin;
 pub mod alerts;
 pub mod api_keys;
@@ -29,6 +30,7 @@ pub mod plan;
 pub mod time;
 pub mod timeline;
 
+pub use accounts::*;
 pub use admin::*;
 pub use alerts::*;
 pub use api_keys::*;

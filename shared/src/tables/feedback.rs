@@ -20,7 +20,7 @@ use crate::dynamo::{Item, StoreError, get_n, get_s, n, query_all, query_page, s,
 
 /// The sort key of the pet's calibration for the ownership that sees readings from
 /// `visible_from` (Unix ms).
-fn calibration_key(visible_from: i64) -> String {
+pub fn calibration_key(visible_from: i64) -> String {
     format!("calibration#{:013}", visible_from.max(0))
 }
 

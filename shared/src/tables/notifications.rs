@@ -58,7 +58,7 @@ const DEVICE_PREFIX: &str = "device#";
 const SETTINGS_SK: &str = "settings";
 const DELIVERY_PREFIX: &str = "delivery#";
 
-fn user_pk(user_id: &str) -> String {
+pub fn user_pk(user_id: &str) -> String {
     format!("user#{user_id}")
 }
 
