@@ -96,7 +96,7 @@ async fn main() {
         SecretsManagerSource::new(petty_shared::aws::secrets_manager(&sdk)),
         CacheSettings::default(),
     ));
-    let app = AuthApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache);
+    let app = AuthApp::new(&cfg, &sdk, cache);
     let http = HttpService::new("auth").with_emf_sink(Arc::new(|_: &[u8]| {}));
     let event = |path: &str, body: &str| {
         let json = serde_json::json!({

@@ -26,6 +26,17 @@ pub struct AuthConfig {
     pub lockout_duration: Duration,
     /// Days per-user audit events are kept.
     pub audit_retention_days: i64,
+    /// The verified SES identity account mail is sent from.
+    pub email_sender: String,
+    /// The erasure jobs' queue.
+    pub erasure_queue_url: String,
+    /// The export jobs' queue.
+    pub export_queue_url: String,
+    /// Where finished exports are (presigned links).
+    pub exports_bucket: String,
+    /// `POST /v1/auth/password-reset` answers no sooner than this after it arrives, whether
+    /// or not the account exists (the time says nothing either).
+    pub reset_answer_floor: Duration,
 }
 
 impl FromEnv for AuthConfig {
@@ -55,6 +66,11 @@ impl FromEnv for AuthConfig {
             lockout_window: env.seconds_or("LOCKOUT_WINDOW_SECONDS", 900, 86_400)?,
             lockout_duration: env.seconds_or("LOCKOUT_SECONDS", 900, 86_400)?,
             audit_retention_days: petty_shared::config::audit_retention_days(env)?,
+            email_sender: env.required("EMAIL_SENDER")?,
+            erasure_queue_url: env.required("ERASURE_QUEUE_URL")?,
+            export_queue_url: env.required("EXPORT_QUEUE_URL")?,
+            exports_bucket: env.required("EXPORTS_BUCKET")?,
+            reset_answer_floor: Duration::from_millis(env.parse_or("RESET_ANSWER_FLOOR_MS", 400)?),
         })
     }
 }

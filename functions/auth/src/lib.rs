@@ -6,8 +6,10 @@
 //! that the token's refresh family is still active, so a logout or a detected refresh-token
 //! theft stops account changes at once; data routes accept the token until it expires.
 
+mod account;
 pub mod config;
 pub mod credentials;
+pub mod outbox;
 pub mod store;
 pub mod tokens;
 
@@ -32,7 +34,8 @@ use serde_json::json;
 
 pub use config::AuthConfig;
 use credentials::{PASSWORD_MAX_CHARS, PasswordHasher, check_password_policy, normalize_email};
-use store::{AccountStore, AuthStore, Rotation, User};
+use outbox::{AwsOutbox, Outbox};
+use store::{AccountStore, AuthStore, NewSession, Rotation, User};
 use tokens::TokenIssuer;
 
 /// The service name in logs and metrics.
@@ -53,6 +56,18 @@ pub enum Route {
     ListApiKeys,
     RevokeApiKey,
     Jwks,
+    ChangePassword,
+    RequestPasswordReset,
+    ConfirmPasswordReset,
+    RequestEmailVerification,
+    ConfirmEmailVerification,
+    UpdateProfile,
+    DeleteAccount,
+    Sessions,
+    EndSession,
+    LogoutAll,
+    StartExport,
+    ExportStatus,
 }
 
 /// The routing table (the template and router tests compare it with `template.yaml`).
@@ -67,12 +82,25 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
     route("GET", "/v1/api-keys", Route::ListApiKeys),
     route("DELETE", "/v1/api-keys/{key_id}", Route::RevokeApiKey),
     route("GET", "/.well-known/jwks.json", Route::Jwks),
+    route("POST", "/v1/auth/password", Route::ChangePassword),
+    route("POST", "/v1/auth/password-reset", Route::RequestPasswordReset),
+    route("POST", "/v1/auth/password-reset/confirm", Route::ConfirmPasswordReset),
+    route("POST", "/v1/auth/verify-email", Route::RequestEmailVerification),
+    route("POST", "/v1/auth/verify-email/confirm", Route::ConfirmEmailVerification),
+    route("PATCH", "/v1/auth/me", Route::UpdateProfile),
+    route("DELETE", "/v1/auth/me", Route::DeleteAccount),
+    route("GET", "/v1/auth/sessions", Route::Sessions),
+    route("DELETE", "/v1/auth/sessions/{session_id}", Route::EndSession),
+    route("POST", "/v1/auth/logout-all", Route::LogoutAll),
+    route("POST", "/v1/auth/export", Route::StartExport),
+    route("GET", "/v1/auth/export/{export_id}", Route::ExportStatus),
 ];
 
-/// The auth handler, over its account storage, API keys and audit trail (the tables in
+/// The auth handler, over its account storage, API keys, audit trail and outbox (AWS in
 /// Lambda, in-memory doubles in unit tests).
-pub struct AuthApp<S, St = AuthStore, K = ApiKeysTable, A = AuditTable> {
+pub struct AuthApp<S, St = AuthStore, K = ApiKeysTable, A = AuditTable, O = AwsOutbox> {
     store: St,
+    outbox: O,
     api_keys: K,
     audit: A,
     hasher: PasswordHasher,
@@ -83,16 +111,21 @@ pub struct AuthApp<S, St = AuthStore, K = ApiKeysTable, A = AuditTable> {
     lockout_threshold: u32,
     lockout_window_s: i64,
     lockout_s: i64,
+    reset_answer_floor: std::time::Duration,
 }
 
 /// The account as its owner sees it (never the password hash).
-fn user_view(u: &User) -> api::User {
+pub(crate) fn user_view(u: &User) -> api::User {
     api::User {
         user_id: u.user_id.clone(),
         email: u.email.clone(),
         name: u.name.clone(),
         scopes: u.scopes.clone(),
         created_at: u.created_at,
+        email_verified: u.email_verified,
+        pending_email: u.pending_email.clone(),
+        timezone: u.timezone.clone().unwrap_or_else(api::default_timezone),
+        locale: u.locale.clone().unwrap_or_else(api::default_locale),
     }
 }
 
@@ -122,7 +155,7 @@ fn security_event(e: AuditEvent) -> api::SecurityEvent {
     }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -132,23 +165,41 @@ fn invalid_credentials() -> ApiError {
 
 impl<S: SecretSource> AuthApp<S> {
     /// Wires the handler; called once at cold start.
-    pub fn new(cfg: &AuthConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
+    pub fn new(cfg: &AuthConfig, sdk: &aws_config::SdkConfig, secrets: Arc<SecretCache<S>>) -> Self {
+        let dynamodb = petty_shared::aws::dynamodb(sdk);
         let store = AuthStore::new(dynamodb.clone(), cfg);
         let audit = AuditTable::new(dynamodb.clone(), cfg.audit_table.clone(), cfg.audit_retention_days);
         let api_keys = ApiKeysTable::new(dynamodb, cfg.api_keys_table.clone());
-        Self::with_stores(cfg, secrets, store, api_keys, audit)
+        let outbox = AwsOutbox {
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            sender: cfg.email_sender.clone(),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            erasure_queue_url: cfg.erasure_queue_url.clone(),
+            export_queue_url: cfg.export_queue_url.clone(),
+            s3: petty_shared::aws::s3(sdk),
+            bucket: cfg.exports_bucket.clone(),
+        };
+        Self::with_stores(cfg, secrets, store, api_keys, audit, outbox)
     }
 }
 
-impl<S, St, K, A> AuthApp<S, St, K, A>
+impl<S, St, K, A, O> AuthApp<S, St, K, A, O>
 where
     S: SecretSource,
     St: AccountStore,
     K: ApiKeyStore + ApiKeyAdmin + Clone,
     A: AuditStore + AuditReader + Clone,
+    O: Outbox,
 {
     /// The handler over any stores (unit tests pass in-memory doubles).
-    pub fn with_stores(cfg: &AuthConfig, secrets: Arc<SecretCache<S>>, store: St, api_keys: K, audit: A) -> Self {
+    pub fn with_stores(
+        cfg: &AuthConfig,
+        secrets: Arc<SecretCache<S>>,
+        store: St,
+        api_keys: K,
+        audit: A,
+        outbox: O,
+    ) -> Self {
         let settings = cfg.common.jwt_settings();
         let verifier = Verifier::new(secrets.clone(), cfg.common.public_keys_secret_id.clone(), &settings);
         Self {
@@ -158,6 +209,8 @@ where
             tokens: TokenIssuer::new(secrets.clone(), cfg),
             hasher: PasswordHasher::default(),
             store,
+            outbox,
+            reset_answer_floor: cfg.reset_answer_floor,
             secrets,
             public_keys_secret_id: cfg.common.public_keys_secret_id.clone(),
             lockout_threshold: cfg.lockout_threshold,
@@ -181,6 +234,57 @@ where
         Ok(principal)
     }
 
+    /// The signed-in account (401 once it is deleted or disabled).
+    async fn current_user(&self, principal: &Principal) -> Result<User, ApiError> {
+        self.store
+            .user_by_id(&principal.user_id)
+            .await?
+            .filter(User::active)
+            .ok_or_else(|| ApiError::Unauthorized("account no longer exists".into()))
+    }
+
+    /// Checks a password against the account under the lockout of its address: a locked
+    /// address is a 429, a wrong password counts a failure (and may lock) and is `wrong`.
+    async fn check_password(
+        &self,
+        email: &str,
+        user: Option<&User>,
+        password: &str,
+        req: &Request,
+        action: &str,
+        wrong: fn() -> ApiError,
+    ) -> Result<(), ApiError> {
+        let ip = source_ip(req);
+        let t = now();
+        if let Some(lock) = self.store.lockout(email).await? {
+            if let Some(until) = lock.locked_until.filter(|u| *u > t) {
+                self.audit(AuditEvent::now(action, "locked_out", user.map(|u| u.user_id.as_str()), ip.as_deref()))
+                    .await;
+                return Err(ApiError::TooManyRequests { retry_after_s: (until - t) as u64 });
+            }
+        }
+        let user = user.filter(|u| u.active());
+        let valid = match user {
+            Some(u) if password.chars().count() <= PASSWORD_MAX_CHARS => self.hasher.verify(password, &u.password_hash),
+            _ => {
+                self.hasher.verify_dummy(password);
+                false
+            }
+        };
+        if valid {
+            return Ok(());
+        }
+        let user_id = user.map(|u| u.user_id.as_str());
+        let state = self.store.record_failure(email, t, self.lockout_window_s).await?;
+        self.audit(AuditEvent::now(action, "failure", user_id, ip.as_deref())).await;
+        if state.failures >= self.lockout_threshold {
+            self.store.lock(email, t + self.lockout_s).await?;
+            self.audit(AuditEvent::now("lockout", "locked", user_id, ip.as_deref())).await;
+            return Err(ApiError::TooManyRequests { retry_after_s: self.lockout_s as u64 });
+        }
+        Err(wrong())
+    }
+
     async fn register(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let body: api::Register = json_body(req)?;
         let email = normalize_email(&body.email)?;
@@ -198,6 +302,7 @@ where
             password_hash: self.hasher.hash(&body.password)?,
             scopes: USER_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
             created_at: now(),
+            ..User::default()
         };
         match self.store.create_user(&user).await {
             Ok(()) => {}
@@ -213,47 +318,46 @@ where
 
     async fn login(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let body: api::Login = json_body(req)?;
-        let ip = source_ip(req);
         // Bounded before any hashing: an over-long password can never be right.
         if body.password.chars().count() > PASSWORD_MAX_CHARS {
             return Err(invalid_credentials());
         }
         let Ok(email) = normalize_email(&body.email) else { return Err(invalid_credentials()) };
-        let t = now();
-        if let Some(lock) = self.store.lockout(&email).await? {
-            if let Some(until) = lock.locked_until.filter(|u| *u > t) {
-                self.audit(AuditEvent::now("login", "locked_out", None, ip.as_deref())).await;
-                return Err(ApiError::TooManyRequests { retry_after_s: (until - t) as u64 });
-            }
-        }
         let user = self.store.user_by_email(&email).await?;
-        let valid = match &user {
-            Some(u) => self.hasher.verify(&body.password, &u.password_hash),
-            None => self.hasher.verify_dummy(&body.password),
-        };
-        let user = match user {
-            Some(user) if valid => user,
-            other => {
-                let user_id = other.map(|u| u.user_id);
+        if let Err(e) =
+            self.check_password(&email, user.as_ref(), &body.password, req, "login", invalid_credentials).await
+        {
+            if !matches!(e, ApiError::TooManyRequests { .. }) {
                 inv.metric("LoginFailed", petty_shared::metrics::Unit::Count, 1.0);
-                let state = self.store.record_failure(&email, t, self.lockout_window_s).await?;
-                self.audit(AuditEvent::now("login", "failure", user_id.as_deref(), ip.as_deref())).await;
-                if state.failures >= self.lockout_threshold {
-                    self.store.lock(&email, t + self.lockout_s).await?;
-                    self.audit(AuditEvent::now("lockout", "locked", user_id.as_deref(), ip.as_deref())).await;
-                    return Err(ApiError::TooManyRequests { retry_after_s: self.lockout_s as u64 });
-                }
-                return Err(invalid_credentials());
             }
-        };
+            return Err(e);
+        }
+        let user = user.ok_or_else(invalid_credentials)?;
         self.store.clear_lockout(&email).await?;
-        let family = uuid::Uuid::new_v4().to_string();
-        let jti = uuid::Uuid::new_v4().to_string();
-        let expires = t + self.tokens.refresh_ttl().as_secs() as i64;
-        self.store.create_family(&family, &user.user_id, &jti, &user.scopes, expires).await?;
-        let pair = self.tokens.issue(&user.user_id, &user.scopes, &family, &jti).await?;
-        self.audit(AuditEvent::now("login", "success", Some(&user.user_id), ip.as_deref())).await;
+        let pair = self.start_session(&user, req).await?;
+        self.audit(AuditEvent::now("login", "success", Some(&user.user_id), source_ip(req).as_deref())).await;
         json_response(StatusCode::OK, &pair)
+    }
+
+    /// A new session (refresh family) for `user`, with the client's user agent and network.
+    async fn start_session(&self, user: &User, req: &Request) -> Result<api::TokenPair, ApiError> {
+        let t = now();
+        let new = NewSession {
+            family_id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.user_id.clone(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            scopes: user.scopes.clone(),
+            created_at: t,
+            expires_at: t + self.tokens.refresh_ttl().as_secs() as i64,
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().filter(|c| !c.is_control()).take(200).collect()),
+            source: source_ip(req).as_deref().and_then(petty_shared::tables::sessions::approximate_source),
+        };
+        self.store.create_session(&new).await?;
+        self.tokens.issue(&user.user_id, &user.scopes, &new.family_id, &new.jti).await
     }
 
     async fn refresh(&self, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -263,8 +367,14 @@ where
         let family = claims.fam.clone().ok_or_else(|| ApiError::Unauthorized("refresh token has no family".into()))?;
         let next = uuid::Uuid::new_v4().to_string();
         match self.store.rotate(&family, &claims.jti, &next, now()).await? {
-            Rotation::Rotated { scopes } => {
-                let pair = self.tokens.issue(&claims.sub, &scopes, &family, &next).await?;
+            Rotation::Rotated { .. } => {
+                // The account's scopes now, not the login's: a removed scope ends at the next
+                // refresh; a deleted or disabled account ends here.
+                let Some(user) = self.store.user_by_id(&claims.sub).await?.filter(User::active) else {
+                    self.store.revoke_family(&family).await?;
+                    return Err(ApiError::Unauthorized("account no longer exists".into()));
+                };
+                let pair = self.tokens.issue(&claims.sub, &user.scopes, &family, &next).await?;
                 self.audit(AuditEvent::now("refresh", "success", Some(&claims.sub), ip.as_deref())).await;
                 json_response(StatusCode::OK, &pair)
             }
@@ -291,11 +401,7 @@ where
 
     async fn me(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.account_owner(req).await?;
-        let user = self
-            .store
-            .user_by_id(&principal.user_id)
-            .await?
-            .ok_or_else(|| ApiError::Unauthorized("account no longer exists".into()))?;
+        let user = self.current_user(&principal).await?;
         json_response(StatusCode::OK, &user_view(&user))
     }
 
@@ -411,12 +517,13 @@ where
     }
 }
 
-impl<S, St, K, A> Handler for AuthApp<S, St, K, A>
+impl<S, St, K, A, O> Handler for AuthApp<S, St, K, A, O>
 where
     S: SecretSource,
     St: AccountStore,
     K: ApiKeyStore + ApiKeyAdmin + Clone,
     A: AuditStore + AuditReader + Clone,
+    O: Outbox,
 {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let m = petty_shared::http::router::find(ROUTES, &req)?;
@@ -431,6 +538,18 @@ where
             Route::ListApiKeys => Box::pin(self.list_api_keys(&req)).await,
             Route::RevokeApiKey => Box::pin(self.revoke_api_key(&req, m.param("key_id"))).await,
             Route::Jwks => Box::pin(self.jwks()).await,
+            Route::ChangePassword => Box::pin(self.change_password(&req)).await,
+            Route::RequestPasswordReset => Box::pin(self.request_password_reset(&req)).await,
+            Route::ConfirmPasswordReset => Box::pin(self.confirm_password_reset(&req)).await,
+            Route::RequestEmailVerification => Box::pin(self.request_email_verification(&req)).await,
+            Route::ConfirmEmailVerification => Box::pin(self.confirm_email_verification(&req)).await,
+            Route::UpdateProfile => Box::pin(self.update_profile(&req)).await,
+            Route::DeleteAccount => Box::pin(self.delete_account(&req)).await,
+            Route::Sessions => Box::pin(self.sessions(&req)).await,
+            Route::EndSession => Box::pin(self.end_session(&req, m.param("session_id"))).await,
+            Route::LogoutAll => Box::pin(self.logout_all(&req)).await,
+            Route::StartExport => Box::pin(self.start_export(&req)).await,
+            Route::ExportStatus => Box::pin(self.export_status(&req, m.param("export_id"))).await,
         }
     }
 }

@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let cfg: AuthConfig = petty_shared::init(SERVICE)?;
     let sdk = petty_shared::aws::load().await;
     let cache = petty_shared::aws::secret_cache(&sdk, cfg.common.secret_ttl);
-    let app = AuthApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache);
+    let app = AuthApp::new(&cfg, &sdk, cache);
     let http = HttpService::from_config(SERVICE, &cfg.common);
     let (app, http) = (&app, &http);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {

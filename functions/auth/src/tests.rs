@@ -14,17 +14,27 @@ use petty_shared::testing::{MemoryApiKeys, MemoryAudit, MemorySecrets, call};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::store::{Lockout, Rotation, User};
+use crate::outbox::JobQueue;
+use crate::store::{Lockout, NewSession, Rotation, StoredSession, StoredToken, User};
+use petty_shared::tables::users::{TokenError, TokenPurpose};
 
-/// Families: (user, current jti, scopes, revoked, expires).
-type Family = (String, String, Vec<String>, bool, i64);
-
-/// Users, families and lockouts in memory, with the table's conditions.
+/// Users, sessions, tokens, exports and counters in memory, with the tables' conditions.
 #[derive(Default)]
 struct MemoryAccounts {
     users: Mutex<HashMap<String, User>>,
-    families: Mutex<HashMap<String, Family>>,
+    /// family → (session, current jti)
+    families: Mutex<HashMap<String, (StoredSession, String)>>,
+    tokens: Mutex<HashMap<String, StoredToken>>,
+    exports: Mutex<HashMap<(String, String), api::Export>>,
     lockouts: Mutex<HashMap<String, Lockout>>,
+}
+
+impl MemoryAccounts {
+    fn with_user<T>(&self, user_id: &str, f: impl FnOnce(&mut User) -> T) -> Result<T, StoreError> {
+        let mut users = self.users.lock().unwrap();
+        let u = users.get_mut(user_id).filter(|u| u.deleted_at.is_none()).ok_or(StoreError::ConditionFailed)?;
+        Ok(f(u))
+    }
 }
 
 impl AccountStore for MemoryAccounts {
@@ -42,39 +52,142 @@ impl AccountStore for MemoryAccounts {
     async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.lock().unwrap().get(user_id).cloned())
     }
-    async fn create_family(
-        &self,
-        family: &str,
-        user_id: &str,
-        jti: &str,
-        scopes: &[String],
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        let f = (user_id.to_owned(), jti.to_owned(), scopes.to_vec(), false, expires_at);
-        self.families.lock().unwrap().insert(family.to_owned(), f);
+    async fn set_password(&self, user: &User, hash: &str, _now: i64) -> Result<(), StoreError> {
+        self.with_user(&user.user_id, |u| u.password_hash = hash.to_owned())
+    }
+    async fn update_profile(&self, user: &User, changes: &[(&'static str, Option<String>)]) -> Result<(), StoreError> {
+        self.with_user(&user.user_id, |u| {
+            for (name, value) in changes {
+                let Some(v) = value else { continue };
+                let v = Some(v.clone()).filter(|v| !v.is_empty());
+                match *name {
+                    "name" => u.name = v,
+                    "timezone" => u.timezone = v,
+                    "locale" => u.locale = v,
+                    "pending_email" => u.pending_email = v,
+                    other => panic!("unknown attribute {other}"),
+                }
+            }
+        })
+    }
+    async fn issue_token(&self, user: &User, token: &StoredToken) -> Result<(), StoreError> {
+        let old = self.with_user(&user.user_id, |u| {
+            let slot = match token.purpose {
+                TokenPurpose::PasswordReset => &mut u.reset_token,
+                TokenPurpose::VerifyEmail => &mut u.verify_token,
+            };
+            slot.replace(token.hash.clone())
+        })?;
+        let mut tokens = self.tokens.lock().unwrap();
+        if let Some(old) = old {
+            tokens.remove(&old);
+        }
+        tokens.insert(token.hash.clone(), token.clone());
+        Ok(())
+    }
+    async fn token(&self, hash: &str, purpose: TokenPurpose, now: i64) -> Result<Option<StoredToken>, StoreError> {
+        Ok(self.tokens.lock().unwrap().get(hash).filter(|t| t.purpose == purpose && t.expires_at > now).cloned())
+    }
+    async fn reset_password(&self, t: &StoredToken, user: &User, hash: &str, _now: i64) -> Result<(), TokenError> {
+        if self.tokens.lock().unwrap().remove(&t.hash).is_none() {
+            return Err(TokenError::Invalid);
+        }
+        self.with_user(&user.user_id, |u| {
+            u.password_hash = hash.to_owned();
+            u.reset_token = None;
+        })?;
+        Ok(())
+    }
+    async fn verify_email(&self, t: &StoredToken, user: &User) -> Result<(), TokenError> {
+        if self.tokens.lock().unwrap().remove(&t.hash).is_none() {
+            return Err(TokenError::Invalid);
+        }
+        self.with_user(&user.user_id, |u| {
+            u.email = t.email.clone();
+            u.email_verified = true;
+            u.pending_email = None;
+            u.verify_token = None;
+        })?;
+        Ok(())
+    }
+    async fn mark_deleted(&self, user: &User, now: i64) -> Result<(), StoreError> {
+        self.with_user(&user.user_id, |u| u.deleted_at = Some(now))
+    }
+    async fn put_export(&self, user_id: &str, export: &api::Export) -> Result<(), StoreError> {
+        self.exports.lock().unwrap().insert((user_id.to_owned(), export.export_id.clone()), export.clone());
+        Ok(())
+    }
+    async fn export(&self, user_id: &str, export_id: &str) -> Result<Option<api::Export>, StoreError> {
+        Ok(self.exports.lock().unwrap().get(&(user_id.to_owned(), export_id.to_owned())).cloned())
+    }
+    async fn put_erasure(&self, _user_id: &str, _record: &Value, _expires_at: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn create_session(&self, new: &NewSession) -> Result<(), StoreError> {
+        let session = StoredSession {
+            family_id: new.family_id.clone(),
+            user_id: new.user_id.clone(),
+            revoked: false,
+            created_at: Some(new.created_at),
+            last_used_at: Some(new.created_at),
+            expires_at: new.expires_at,
+            user_agent: new.user_agent.clone(),
+            source: new.source.clone(),
+        };
+        self.families.lock().unwrap().insert(new.family_id.clone(), (session, new.jti.clone()));
         Ok(())
     }
     async fn rotate(&self, family: &str, presented: &str, next: &str, now: i64) -> Result<Rotation, StoreError> {
         let mut families = self.families.lock().unwrap();
-        let Some(f) = families.get_mut(family) else { return Ok(Rotation::Dead) };
-        if f.3 || f.4 <= now {
+        let Some((f, jti)) = families.get_mut(family) else { return Ok(Rotation::Dead) };
+        if !f.active(now) {
             return Ok(Rotation::Dead);
         }
-        if f.1 != presented {
-            f.3 = true;
-            return Ok(Rotation::Reused { user_id: f.0.clone() });
+        if jti != presented {
+            f.revoked = true;
+            return Ok(Rotation::Reused { user_id: f.user_id.clone() });
         }
-        f.1 = next.to_owned();
-        Ok(Rotation::Rotated { scopes: f.2.clone() })
+        *jti = next.to_owned();
+        Ok(Rotation::Rotated { user_id: f.user_id.clone() })
     }
     async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
-        if let Some(f) = self.families.lock().unwrap().get_mut(family) {
-            f.3 = true;
+        if let Some((f, _)) = self.families.lock().unwrap().get_mut(family) {
+            f.revoked = true;
         }
         Ok(())
     }
     async fn family_active(&self, family: &str, now: i64) -> Result<bool, StoreError> {
-        Ok(self.families.lock().unwrap().get(family).is_some_and(|f| !f.3 && f.4 > now))
+        Ok(self.families.lock().unwrap().get(family).is_some_and(|(f, _)| f.active(now)))
+    }
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<StoredSession>, StoreError> {
+        Ok(self
+            .families
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|(f, _)| f.user_id == user_id)
+            .map(|(f, _)| f.clone())
+            .collect())
+    }
+    async fn revoke_session_of_user(&self, user_id: &str, family: &str, now: i64) -> Result<bool, StoreError> {
+        let mut families = self.families.lock().unwrap();
+        match families.get_mut(family) {
+            Some((f, _)) if f.user_id == user_id && f.active(now) => {
+                f.revoked = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn revoke_all_of_user(&self, user_id: &str, keep: Option<&str>, now: i64) -> Result<u32, StoreError> {
+        let mut n = 0;
+        for (id, (f, _)) in self.families.lock().unwrap().iter_mut() {
+            if f.user_id == user_id && f.active(now) && Some(id.as_str()) != keep {
+                f.revoked = true;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
     async fn lockout(&self, email: &str) -> Result<Option<Lockout>, StoreError> {
         Ok(self.lockouts.lock().unwrap().get(email).copied())
@@ -101,11 +214,46 @@ impl AccountStore for MemoryAccounts {
     }
 }
 
-type App = AuthApp<MemorySecrets, MemoryAccounts, MemoryApiKeys, MemoryAudit>;
+/// Mail and jobs recorded (shared, so a test reads what the app sent).
+#[derive(Clone, Default)]
+struct MemoryOutbox {
+    mail: Arc<Mutex<Vec<(String, String, String)>>>,
+    jobs: Arc<Mutex<Vec<(JobQueue, Value)>>>,
+}
+
+impl Outbox for MemoryOutbox {
+    async fn send_email(&self, to: &str, subject: &str, text: &str) -> Result<(), ApiError> {
+        self.mail.lock().unwrap().push((to.to_owned(), subject.to_owned(), text.to_owned()));
+        Ok(())
+    }
+    async fn enqueue(&self, queue: JobQueue, body: &Value) -> Result<(), ApiError> {
+        self.jobs.lock().unwrap().push((queue, body.clone()));
+        Ok(())
+    }
+    async fn presign(&self, key: &str) -> Result<String, ApiError> {
+        Ok(format!("https://exports.test/{key}?signed"))
+    }
+}
+
+impl MemoryOutbox {
+    /// The token of the newest mail to `to`.
+    fn token_to(&self, to: &str) -> String {
+        let mail = self.mail.lock().unwrap();
+        let (_, _, text) =
+            mail.iter().rev().find(|(addr, _, text)| addr == to && text.contains("Token: ")).expect("a token mail");
+        text.split("Token: ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+    }
+}
+
+type App = AuthApp<MemorySecrets, MemoryAccounts, MemoryApiKeys, MemoryAudit, MemoryOutbox>;
 
 const PASSWORD: &str = "correct horse battery staple";
 
 fn app() -> App {
+    app_with(MemoryOutbox::default())
+}
+
+fn app_with(outbox: MemoryOutbox) -> App {
     let key = petty_shared::keygen::generate("k1");
     let secrets = MemorySecrets::with([
         ("signing".to_owned(), petty_shared::keygen::signing_set_json("k1", &[&key]).to_string()),
@@ -123,10 +271,22 @@ fn app() -> App {
         ("LOCKOUTS_TABLE", "l"),
         ("AUDIT_TABLE", "a"),
         ("LOCKOUT_THRESHOLD", "3"),
+        ("EMAIL_SENDER", "alerts@petty.test"),
+        ("ERASURE_QUEUE_URL", "erasures"),
+        ("EXPORT_QUEUE_URL", "exports"),
+        ("EXPORTS_BUCKET", "bucket"),
+        ("RESET_ANSWER_FLOOR_MS", "0"),
     ]);
     let cfg = AuthConfig::from_env(&env).unwrap();
     let cache = Arc::new(SecretCache::new(secrets, CacheSettings::default()));
-    AuthApp::with_stores(&cfg, cache, MemoryAccounts::default(), MemoryApiKeys::default(), MemoryAudit::default())
+    AuthApp::with_stores(
+        &cfg,
+        cache,
+        MemoryAccounts::default(),
+        MemoryApiKeys::default(),
+        MemoryAudit::default(),
+        outbox,
+    )
 }
 
 async fn post(app: &App, path: &str, auth: Option<&str>, body: Value) -> (StatusCode, Value) {
@@ -199,4 +359,75 @@ async fn api_keys_are_created_listed_and_revoked_by_their_owner_only() {
     assert_eq!(list["api_keys"][0]["revoked"], true);
     let too_much = json!({"name": "x", "scopes": ["collars:manage"]});
     assert_eq!(post(&app, "/v1/api-keys", Some(&cy), too_much).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_reset_token_works_once_and_ends_every_session_and_key() {
+    let outbox = MemoryOutbox::default();
+    let app = app_with(outbox.clone());
+    post(&app, "/v1/auth/register", None, json!({"email": "eve@example.com", "password": PASSWORD})).await;
+    let first = bearer(&login(&app, "eve@example.com", PASSWORD).await.1);
+    let second = bearer(&login(&app, "eve@example.com", PASSWORD).await.1);
+    let key = json!({"name": "collar", "scopes": ["readings:write"], "collar_ids": ["AB-123456"]});
+    assert_eq!(post(&app, "/v1/api-keys", Some(&first), key).await.0, StatusCode::CREATED);
+
+    let (status, unknown) = post(&app, "/v1/auth/password-reset", None, json!({"email": "nobody@example.com"})).await;
+    let (status2, known) = post(&app, "/v1/auth/password-reset", None, json!({"email": "eve@example.com"})).await;
+    assert_eq!((status, status2), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(unknown, known, "the same answer with or without an account");
+    let stale = outbox.token_to("eve@example.com");
+    post(&app, "/v1/auth/password-reset", None, json!({"email": "eve@example.com"})).await;
+    let token = outbox.token_to("eve@example.com");
+    assert_ne!(stale, token);
+
+    let confirm = |t: &str| json!({"token": t, "new_password": "a brand new passphrase"});
+    let (status, body) = post(&app, "/v1/auth/password-reset/confirm", None, confirm(&stale)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_token")), "replaced");
+    let (status, body) = post(&app, "/v1/auth/password-reset/confirm", None, confirm(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["sessions_revoked"].as_u64(), body["api_keys_revoked"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        post(&app, "/v1/auth/password-reset/confirm", None, confirm(&token)).await.0,
+        StatusCode::BAD_REQUEST,
+        "used"
+    );
+    for old in [&first, &second] {
+        assert_eq!(call(&app, "GET", "/v1/auth/me", Some(old), None).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login(&app, "eve@example.com", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(login(&app, "eve@example.com", "a brand new passphrase").await.0, StatusCode::OK);
+    // A verification token cannot reset a password.
+    let me = bearer(&login(&app, "eve@example.com", "a brand new passphrase").await.1);
+    assert_eq!(post(&app, "/v1/auth/verify-email", Some(&me), json!({})).await.0, StatusCode::ACCEPTED);
+    let verify = outbox.token_to("eve@example.com");
+    assert_eq!(post(&app, "/v1/auth/password-reset/confirm", None, confirm(&verify)).await.0, StatusCode::BAD_REQUEST);
+    let (status, user) = post(&app, "/v1/auth/verify-email/confirm", None, json!({"token": verify})).await;
+    assert_eq!((status, user["email_verified"].as_bool()), (StatusCode::OK, Some(true)));
+}
+
+#[tokio::test]
+async fn a_password_change_keeps_the_callers_session_only_and_deletion_closes_the_account() {
+    let outbox = MemoryOutbox::default();
+    let app = app_with(outbox.clone());
+    post(&app, "/v1/auth/register", None, json!({"email": "fay@example.com", "password": PASSWORD})).await;
+    let mine = bearer(&login(&app, "fay@example.com", PASSWORD).await.1);
+    let other = bearer(&login(&app, "fay@example.com", PASSWORD).await.1);
+    let wrong = json!({"current_password": "not the password at all", "new_password": "another fine passphrase"});
+    assert_eq!(post(&app, "/v1/auth/password", Some(&mine), wrong).await.0, StatusCode::FORBIDDEN);
+    let right = json!({"current_password": PASSWORD, "new_password": "another fine passphrase"});
+    let (status, body) = post(&app, "/v1/auth/password", Some(&mine), right).await;
+    assert_eq!((status, body["sessions_revoked"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(call(&app, "GET", "/v1/auth/me", Some(&other), None).await.0, StatusCode::UNAUTHORIZED);
+    let (status, sessions) = call(&app, "GET", "/v1/auth/sessions", Some(&mine), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(sessions["sessions"][0]["current"], true);
+
+    let (status, _) =
+        call(&app, "DELETE", "/v1/auth/me", Some(&mine), Some(r#"{"password": "another fine passphrase"}"#)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(login(&app, "fay@example.com", "another fine passphrase").await.0, StatusCode::UNAUTHORIZED);
+    let jobs = outbox.jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!((jobs[0].0, jobs[0].1["kind"].as_str()), (JobQueue::Erasure, Some("erase")));
 }

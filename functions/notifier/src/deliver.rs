@@ -8,7 +8,7 @@ use petty_shared::api::alerts::{Alert, AlertStatus, AlertType};
 use petty_shared::api::notifications::{Channel, EventKind, WebhookEvent, WebhookStatus};
 use petty_shared::collar::CollarLookup;
 use petty_shared::delivery_job::{DeliveryJob, delay_s};
-use petty_shared::dynamo::{StoreError, get_s, s};
+use petty_shared::dynamo::StoreError;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use petty_shared::tables::notifications::{
     ATTEMPT_LEASE_MS, AttemptEnd, DeliveryKey, Destinations, NotificationsTable,
@@ -71,7 +71,8 @@ pub struct Notifier<C, S> {
     pub collars: C,
     pub notifications: NotificationsTable,
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub users_table: String,
+    /// The owner's address (`USER#<id>`'s `email` and `email_verified` only).
+    pub users: petty_shared::tables::users::UsersTable,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
     pub dlq_url: String,
@@ -309,9 +310,13 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
                 }
             }
             Channel::Email => {
-                let Some(address) = self.owner_email(owner).await? else {
+                let Some((address, verified)) = self.users.contact(owner).await? else {
                     return Ok(Sent::Gone("no_address".into()));
                 };
+                // Alert mail goes to addresses the owner proved they read.
+                if !verified {
+                    return Ok(Sent::Gone("email_unverified".into()));
+                }
                 let key_secret =
                     self.secrets.get(&self.key_secret_id).await.map_err(|e| NotifyError::Secret(e.to_string()))?;
                 let token = petty_shared::unsubscribe::token(key_secret.value.expose(), owner, alert.kind);
@@ -365,21 +370,6 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
                 }
             }
         })
-    }
-
-    /// The owner's registered address (`USER#<id>` in the auth function's users table;
-    /// this role may read that one attribute of those items only).
-    async fn owner_email(&self, owner: &str) -> Result<Option<String>, NotifyError> {
-        let out = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.users_table)
-            .key("pk", s(format!("USER#{owner}")))
-            .projection_expression("pk, email")
-            .send()
-            .await
-            .map_err(petty_shared::dynamo::sdk_err)?;
-        Ok(out.item.as_ref().and_then(|i| get_s(i, "email")))
     }
 
     async fn enqueue(&self, job: &DeliveryJob, due_ms: i64, now_ms: i64) -> Result<(), NotifyError> {

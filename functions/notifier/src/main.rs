@@ -20,8 +20,8 @@ async fn main() -> Result<(), Error> {
     let notifier = Notifier {
         collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
         notifications: NotificationsTable::new(dynamodb.clone(), cfg.notifications_table.clone()),
-        dynamodb,
-        users_table: cfg.users_table.clone(),
+        dynamodb: dynamodb.clone(),
+        users: petty_shared::tables::users::UsersTable::new(dynamodb.clone(), cfg.users_table.clone()),
         sqs: aws_sdk_sqs::Client::new(&sdk),
         queue_url: cfg.delivery_queue_url.clone(),
         dlq_url: cfg.delivery_dlq_url.clone(),
