@@ -140,6 +140,22 @@ def demo_webhook(api: str, bearer: dict, url: str, secret_file: str) -> str:
     return f"webhook {body.get('webhook_id')} ({WEBHOOK_NAME}) -> {url}, its secret in {secret_file}"
 
 
+def verify_email(api: str, moto: str, bearer: dict) -> str:
+    """Alert e-mail goes to verified addresses only: the demo owner confirms theirs with the
+    token from the local inbox (moto's record of what SES sent), as a user would."""
+    status, body = call(api, "POST", "/v1/auth/verify-email", {}, bearer)
+    if status == 409:
+        return f"{EMAIL} already verified"
+    if status != 202:
+        return f"{EMAIL} not verified: verify-email answered {status}: {body}"
+    with urllib.request.urlopen(f"{moto}/moto-api/data.json", timeout=10) as r:
+        mails = json.load(r).get("ses", {}).get("Message", [])
+    bodies = [m.get("body", "") for m in mails if m.get("destinations", {}).get("ToAddresses", [None])[0] == EMAIL]
+    token = next((b.split("Token: ", 1)[1].split()[0] for b in reversed(bodies) if "Token: " in b), None)
+    status, body = call(api, "POST", "/v1/auth/verify-email/confirm", {"token": token}, {})
+    return f"{EMAIL} verified" if status == 200 else f"{EMAIL} not verified: confirm answered {status}: {body}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--api", required=True)
@@ -170,6 +186,7 @@ def main() -> None:
     if status != 200:
         sys.exit(f"demo: login answered {status}: {body}")
     bearer = {"authorization": f"Bearer {body['access_token']}"}
+    print(f"demo: {verify_email(args.api, args.endpoint, bearer)}", flush=True)
     webhook = "no demo webhook (no --webhook-url)"
     if args.webhook_url:
         try:

@@ -31,6 +31,8 @@ cleanup() {
   stop_pid "${STREAM_POLLER_PID:-}"
   stop_pid "${ALERTS_STREAM_POLLER_PID:-}"
   stop_pid "${DELIVERY_POLLER_PID:-}"
+  stop_pid "${ERASURE_POLLER_PID:-}"
+  stop_pid "${EXPORT_POLLER_PID:-}"
   stop_pid "${WEBHOOK_PID:-}"
   stop_pid "${SWEEP_PID:-}"
   stop_pid "${WATCH_PID:-}"
@@ -70,6 +72,13 @@ ALERTS_STREAM_POLLER_PID=$!
 "$VENV/bin/python" tools/queue_poller.py --env-file .dev.env --endpoint "http://127.0.0.1:$MOTO_PORT" \
   --api "http://127.0.0.1:$API_PORT" --queue-env DELIVERY_QUEUE_URL --function petty-notifier --label delivery-poller &
 DELIVERY_POLLER_PID=$!
+# The account jobs: erasures -> petty-account-eraser, exports -> petty-account-exporter.
+"$VENV/bin/python" tools/queue_poller.py --env-file .dev.env --endpoint "http://127.0.0.1:$MOTO_PORT" \
+  --api "http://127.0.0.1:$API_PORT" --queue-env ERASURE_QUEUE_URL --function petty-account-eraser --batch-size 1 --label erasure-poller &
+ERASURE_POLLER_PID=$!
+"$VENV/bin/python" tools/queue_poller.py --env-file .dev.env --endpoint "http://127.0.0.1:$MOTO_PORT" \
+  --api "http://127.0.0.1:$API_PORT" --queue-env EXPORT_QUEUE_URL --function petty-account-exporter --batch-size 1 --label export-poller &
+EXPORT_POLLER_PID=$!
 # The demo owner's webhook receiver: prints each delivery, verified with the secret tools/demo.py
 # writes once it has registered the webhook (a secret of an earlier run is useless: moto is new).
 rm -f "$WEBHOOK_SECRET_FILE"

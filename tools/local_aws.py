@@ -265,6 +265,22 @@ def create_iot_and_queues(template: dict, resolve: Resolver, endpoint: str) -> d
     return {k: v for k, v in out.items() if not k.endswith(".Arn")}
 
 
+def create_buckets(template: dict, resolve: Resolver, endpoint: str) -> list[str]:
+    """The template's S3 buckets (the account exports), idempotently. Their lifecycle and
+    encryption are the deployed stack's; locally the tests delete what they wrote."""
+    s3 = client("s3", endpoint)
+    names = []
+    for logical, res in resources_of(template, "AWS::S3::Bucket").items():
+        name = resolve(res["Properties"]["BucketName"])
+        resolve.physical[logical] = name
+        try:
+            s3.create_bucket(Bucket=name)
+        except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+            pass
+        names.append(name)
+    return names
+
+
 def grant_scope(args) -> None:
     """Grants a scope (e.g. `admin`) to an account, audited: how an operator gets the
     operators' routes. Takes effect at the account's next login."""
@@ -368,6 +384,7 @@ def seed(args) -> None:
     tables = create_tables(template, resolve, args.endpoint)
     names = create_secrets(template, resolve, args.endpoint)
     queues = create_iot_and_queues(template, resolve, args.endpoint)
+    create_buckets(template, resolve, args.endpoint)
     platform_apps = create_platform_applications(args.stage, args.endpoint)
     # The local stack's own values (see the module docstring), for every function that has them.
     local = {

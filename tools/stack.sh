@@ -56,7 +56,7 @@ stack_up() {
   # Built first, exactly as `cargo lambda watch` builds them (`cargo build --bin X`), so no
   # request waits on a compile.
   local fn
-  for fn in auth data-processor stream timeline feedback admin alerts alert-evaluator alert-sweep notifications notifier health; do
+  for fn in auth data-processor stream timeline feedback admin alerts alert-evaluator alert-sweep notifications notifier account-eraser account-exporter health; do
     cargo build --quiet --bin "petty-$fn"
   done
 
@@ -91,6 +91,15 @@ stack_up() {
         >"$ROOT/target/delivery-poller-$name.log" 2>&1 &
       STACK_DELIVERY_PID=$!
       export PETTY_DELIVERY_POLLER_PID=$STACK_DELIVERY_PID PETTY_DELIVERY_POLLER_LOG="$ROOT/target/delivery-poller-$name.log"
+      # The account jobs' queues -> petty-account-eraser and petty-account-exporter (BatchSize 1).
+      "$VENV/bin/python" "$ROOT/tools/queue_poller.py" --env-file "$PETTY_STACK_ENV" --endpoint "$PETTY_MOTO_URL" \
+        --api "$PETTY_API_URL" --queue-env ERASURE_QUEUE_URL --function petty-account-eraser --batch-size 1 --label erasure-poller \
+        >"$ROOT/target/erasure-poller-$name.log" 2>&1 &
+      STACK_ERASURE_PID=$!
+      "$VENV/bin/python" "$ROOT/tools/queue_poller.py" --env-file "$PETTY_STACK_ENV" --endpoint "$PETTY_MOTO_URL" \
+        --api "$PETTY_API_URL" --queue-env EXPORT_QUEUE_URL --function petty-account-exporter --batch-size 1 --label export-poller \
+        >"$ROOT/target/export-poller-$name.log" 2>&1 &
+      STACK_EXPORT_PID=$!
       "$VENV/bin/python" "$ROOT/tools/sweep_schedule.py" --api "$PETTY_API_URL" --every "${PETTY_SWEEP_EVERY:-5}" \
         >"$ROOT/target/sweep-$name.log" 2>&1 &
       STACK_SWEEP_PID=$!
@@ -108,6 +117,8 @@ stack_down() {
   stop_pid "${STACK_STREAM_PID:-}"
   stop_pid "${STACK_ALERTS_STREAM_PID:-}"
   stop_pid "${STACK_DELIVERY_PID:-}"
+  stop_pid "${STACK_ERASURE_PID:-}"
+  stop_pid "${STACK_EXPORT_PID:-}"
   stop_pid "${STACK_SWEEP_PID:-}"
   if [ -n "${STACK_WATCH_PID:-}" ]; then
     kill -INT "$STACK_WATCH_PID" 2>/dev/null && sleep 0.5
@@ -117,5 +128,5 @@ stack_down() {
   stop_pid "${STACK_MOTO_PID:-}"
   rm -f "${PETTY_STACK_ENV:-}"
   STACK_WATCH_PID="" STACK_PROXY_PID="" STACK_MOTO_PID="" STACK_STREAM_PID="" STACK_SWEEP_PID=""
-  STACK_ALERTS_STREAM_PID="" STACK_DELIVERY_PID=""
+  STACK_ALERTS_STREAM_PID="" STACK_DELIVERY_PID="" STACK_ERASURE_PID="" STACK_EXPORT_PID=""
 }
