@@ -35,7 +35,7 @@ async fn auth(overrides: &[(&str, &str)]) -> Auth {
         petty_shared::aws::secrets_manager(&sdk),
         CacheSettings { ttl: cfg.common.secret_ttl, min_refresh_interval: Duration::ZERO, ..CacheSettings::default() },
     );
-    let app = AuthApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache);
+    let app = AuthApp::new(&cfg, &sdk, cache);
     let (sink, _) = memory_sink();
     let http = HttpService::new("auth").with_emf_sink(sink);
     Auth { stack, cfg, app, http }

@@ -41,7 +41,7 @@ async fn world() -> World {
         )
     };
     let cfg = DataConfig::from_env(&stack.env).unwrap();
-    let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), petty_shared::aws::dynamodb(&sdk), cache());
+    let auth = AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), &sdk, cache());
     let data = DataApp::new(&cfg, petty_shared::aws::dynamodb(&sdk), cache());
     let (sink, emf) = memory_sink();
     World {

@@ -1,6 +1,7 @@
 //! Integration tests: the common crate and the functions' handlers against moto, through the
 //! real AWS SDK. One binary with modules, because every test binary links the whole SDK.
 
+mod accounts;
 mod alerts;
 mod auth;
 mod data;

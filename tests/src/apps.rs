@@ -52,7 +52,7 @@ impl Apps {
         let ddb = || petty_shared::aws::dynamodb(&sdk);
         let (sink, emf) = petty_shared::logging::memory_sink();
         Self {
-            auth: AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), ddb(), eager_cache(&sdk)),
+            auth: AuthApp::new(&AuthConfig::from_env(&stack.env).unwrap(), &sdk, eager_cache(&sdk)),
             data: DataApp::new(&DataConfig::from_env(&stack.env).unwrap(), ddb(), eager_cache(&sdk)),
             timeline: TimelineApp::new(&TimelineConfig::from_env(&stack.env).unwrap(), ddb(), eager_cache(&sdk)),
             feedback: FeedbackApp::new(&FeedbackConfig::from_env(&stack.env).unwrap(), ddb(), eager_cache(&sdk)),
@@ -85,6 +85,15 @@ impl Apps {
         let (status, body, _) = self.auth("POST", "/v1/auth/login", &[], creds).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         ("authorization", format!("Bearer {}", body["access_token"].as_str().unwrap()))
+    }
+
+    /// Proves `who` reads mail at `email` (the verification flow, token from the inbox).
+    pub async fn verify_email(&self, who: &Header, email: &str) {
+        let (status, body, _) = self.auth("POST", "/v1/auth/verify-email", &[(who.0, &who.1)], json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let token = crate::token_from_inbox(email, "Verify").await;
+        let (status, body, _) = self.auth("POST", "/v1/auth/verify-email/confirm", &[], json!({"token": token})).await;
+        assert_eq!((status, body["email_verified"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     }
 
     /// An API key of `who` with `scopes`, limited to `collars`.

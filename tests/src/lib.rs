@@ -45,6 +45,49 @@ pub async fn sdk() -> SdkConfig {
     petty_shared::aws::load().await
 }
 
+/// Everything moto recorded (SES's sent mail under `ses.Message`, SNS's publishes...).
+pub async fn moto_data() -> serde_json::Value {
+    // moto serializes its whole state for this answer; under parallel tests it sometimes fails
+    // mid-way (a 500 that is not JSON): asked again, it answers.
+    let mut last = String::new();
+    for _ in 0..10 {
+        let text = reqwest::get(format!("{}/moto-api/data.json", endpoint())).await.unwrap().text().await.unwrap();
+        match serde_json::from_str(&text) {
+            Ok(v) => return v,
+            Err(_) => last = text,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("moto's data.json did not answer JSON: {}", &last[..last.len().min(300)]);
+}
+
+/// The mail SES sent to `to`, oldest first: (subject, text body).
+pub async fn mail_to(to: &str) -> Vec<(String, String)> {
+    let data = moto_data().await;
+    let mut out = Vec::new();
+    for m in data["ses"]["Message"].as_array().into_iter().flatten() {
+        if m["destinations"]["ToAddresses"][0] == to {
+            out.push((
+                m["subject"].as_str().unwrap_or_default().to_owned(),
+                m["body"].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+/// The token (`Token: …` line) of the newest mail to `to` whose subject contains `subject`,
+/// as a user would copy it from their inbox.
+pub async fn token_from_inbox(to: &str, subject: &str) -> String {
+    let mail = mail_to(to).await;
+    let (_, body) = mail
+        .iter()
+        .rev()
+        .find(|(s, b)| s.contains(subject) && b.contains("Token: "))
+        .unwrap_or_else(|| panic!("no `{subject}` mail to {to} in {mail:?}"));
+    body.split("Token: ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])

@@ -47,7 +47,15 @@ pub(super) const SDK_CALLS: &[(&str, &str)] = &[
     ("delete_endpoint", "sns:DeleteEndpoint"),
     ("get_endpoint_attributes", "sns:GetEndpointAttributes"),
     ("set_endpoint_attributes", "sns:SetEndpointAttributes"),
+    ("get_object", "s3:GetObject"),
+    ("put_object", "s3:PutObject"),
+    ("delete_object", "s3:DeleteObject"),
+    ("list_objects_v2", "s3:ListBucket"),
 ];
+
+/// S3 calls on objects: every key the code writes or reads is under `exports/`
+/// (`petty_shared::account_jobs::export_prefix`), as the grants name `${Bucket.Arn}/exports/*`.
+pub(super) const S3_OBJECT_ACTIONS: &[&str] = &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
 
 /// The builder methods that mark a fluent call as an AWS SDK request (beside `.send()`), and
 /// name its target: a table, a secret, a queue, a sender identity, a platform application or
@@ -64,6 +72,7 @@ pub(super) const SDK_MARKERS: &[&str] = &[
     ".platform_application_arn(",
     ".target_arn(",
     ".endpoint_arn(",
+    ".bucket(",
 ];
 
 /// Where the target of a call is named: the first of these builder methods in its chain.
@@ -74,6 +83,7 @@ pub(super) const TARGET_ARGS: &[&str] = &[
     ".queue_url(",
     ".from_email_address(",
     ".platform_application_arn(",
+    ".bucket(",
 ];
 
 /// Calls on an SNS platform endpoint. An endpoint's ARN is read from a device record, not from
@@ -152,6 +162,9 @@ const READINGS: Target = Target::Constructor("ReadingsTable::new(", 1);
 const SHOWN: Target = Target::Constructor("TimelineEventsTable::new(", 1);
 const ALERTS: Target = Target::Constructor("AlertsTable::new(", 1);
 const NOTIFICATIONS: Target = Target::Constructor("NotificationsTable::new(", 1);
+const USERS: Target = Target::Constructor("UsersTable::new(", 1);
+const SESSIONS: Target = Target::Constructor("SessionsTable::new(", 1);
+const LOCKOUTS: Target = Target::Constructor("LockoutsTable::new(", 1);
 
 const fn shared(
     what: &'static str,
@@ -164,6 +177,105 @@ const fn shared(
 }
 
 pub(super) const SHARED: &[Shared] = &[
+    // Accounts (shared/src/tables/users.rs): both copies of an account change in one
+    // transaction, authorized per item.
+    shared(
+        "accounts, tokens, export and erasure records read",
+        "shared/src/tables/users.rs",
+        &[
+            "users.user_by_email(",
+            "users.user_by_id(",
+            "users.token(",
+            "users.export(",
+            "users.erasure(",
+            "users.contact(",
+        ],
+        USERS,
+        &["dynamodb:GetItem"],
+    ),
+    shared(
+        "accounts created, export and erasure records written",
+        "shared/src/tables/users.rs",
+        &["users.create_user(", "users.put_export(", "users.put_erasure("],
+        USERS,
+        &["dynamodb:PutItem"],
+    ),
+    shared(
+        "passwords, profiles and closures (both copies, one transaction)",
+        "shared/src/tables/users.rs",
+        &["users.set_password(", "users.update_profile(", "users.mark_deleted("],
+        USERS,
+        &["dynamodb:UpdateItem"],
+    ),
+    shared(
+        "one-time tokens issued and redeemed (the token item and the account, one transaction)",
+        "shared/src/tables/users.rs",
+        &["users.issue_token(", "users.reset_password(", "users.verify_email("],
+        USERS,
+        &["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    ),
+    shared(
+        "accounts and export records erased",
+        "shared/src/tables/users.rs",
+        &["users.erase_account(", "users.delete_export("],
+        USERS,
+        &["dynamodb:GetItem", "dynamodb:DeleteItem"],
+    ),
+    shared("sessions started", "shared/src/tables/sessions.rs", &["sessions.create("], SESSIONS, &["dynamodb:PutItem"]),
+    shared(
+        "sessions rotated (read back when the token was already used) and ended",
+        "shared/src/tables/sessions.rs",
+        &["sessions.rotate(", "sessions.revoke(", "sessions.revoke_of_user(", "sessions.revoke_all_of_user("],
+        SESSIONS,
+        &["dynamodb:UpdateItem", "dynamodb:GetItem"],
+    ),
+    shared(
+        "a session checked",
+        "shared/src/tables/sessions.rs",
+        &["sessions.active(", "sessions.session("],
+        SESSIONS,
+        &["dynamodb:GetItem"],
+    ),
+    Shared {
+        what: "a user's sessions listed",
+        file: "shared/src/tables/sessions.rs",
+        used_if: &["sessions.sessions_of(", "sessions.revoke_all_of_user("],
+        target: SESSIONS,
+        index: Some("user_id-index"),
+        calls: &["dynamodb:Query"],
+    },
+    shared(
+        "sessions erased",
+        "shared/src/tables/sessions.rs",
+        &["sessions.delete("],
+        SESSIONS,
+        &["dynamodb:DeleteItem"],
+    ),
+    shared("counters read", "shared/src/tables/lockouts.rs", &["lockouts.lockout("], LOCKOUTS, &["dynamodb:GetItem"]),
+    shared(
+        "counters counted and locked",
+        "shared/src/tables/lockouts.rs",
+        &["lockouts.record_failure(", "lockouts.lock("],
+        LOCKOUTS,
+        &["dynamodb:UpdateItem"],
+    ),
+    shared(
+        "counters cleared",
+        "shared/src/tables/lockouts.rs",
+        &["lockouts.clear("],
+        LOCKOUTS,
+        &["dynamodb:DeleteItem"],
+    ),
+    shared(
+        "items deleted in batches (dynamo::delete_keys, on the table its caller names)",
+        "shared/src/dynamo.rs",
+        &["delete_keys("],
+        Target::Constructor("delete_keys(", 1),
+        &["dynamodb:BatchWriteItem"],
+    ),
+    // dynamo::transact runs the transactions the table modules build; their items are
+    // attributed per item action above (users.rs), so this entry attributes nothing itself.
+    shared("transactions (attributed per item by their builders)", "shared/src/dynamo.rs", &[], USERS, &[TRANSACT]),
     // The data routes' edge (Edge::new): API-key lookups, last-use marks and audit events.
     shared(
         "API keys of the data routes' Authenticator (Edge)",
@@ -638,6 +750,12 @@ fn every_sdk_call_in_shared_code_is_attributed() {
                 }
             }
         }
+        // A transaction's items are authorized per item: the builders a module fills.
+        for (builder, action) in TRANSACT_ITEMS {
+            if s.code.contains(builder) {
+                found.insert((*action).to_owned());
+            }
+        }
         let declared: BTreeSet<String> = SHARED
             .iter()
             .filter(|sh| sh.file == s.path)
@@ -716,6 +834,10 @@ fn wildcards_only_where_aws_offers_nothing_narrower() {
     walk(&t["Resources"], "Resources", &mut statements);
     assert!(statements.len() > 5, "the walk finds the policy statements");
     for (path, st) in statements {
+        // A Deny only narrows (the exports bucket refuses every request without TLS).
+        if st["Effect"].as_str() == Some("Deny") {
+            continue;
+        }
         let actions = strings(&st["Action"]);
         assert!(actions.iter().all(|a| !a.contains('*')), "{path}: wildcard action in {actions:?}");
         for resource in list(&st["Resource"]) {
@@ -739,6 +861,13 @@ fn wildcards_only_where_aws_offers_nothing_narrower() {
                 assert!(
                     actions.iter().all(|a| SNS_ENDPOINT_ACTIONS.contains(&a.as_str())),
                     "{path}: {actions:?} on platform endpoints"
+                );
+            } else if r == "${ExportsBucket.Arn}/exports/*" {
+                // Export archives are keyed by user and export id, known only at run time: the
+                // exports prefix of the one bucket is the narrowest there is.
+                assert!(
+                    actions.iter().all(|a| S3_OBJECT_ACTIONS.contains(&a.as_str())),
+                    "{path}: {actions:?} on exports"
                 );
             } else if let Some(kind) = iot_kind {
                 assert!(["thing/*", "cert/*"].contains(&kind), "{path}: IoT resource {r}");
@@ -771,7 +900,10 @@ fn only_the_auth_function_reads_whole_accounts() {
     let t = template();
     let mut checked = 0;
     for (name, f) in resources(&t, "AWS::Serverless::Function") {
-        if name == "AuthFunction" {
+        // The auth function owns accounts; the account jobs act on one whole account each (an
+        // erasure deletes it, an export copies what its owner may see): their grants on the
+        // users table are proven call by call by the test above.
+        if ["AuthFunction", "AccountEraserFunction", "AccountExporterFunction"].contains(&name) {
             continue;
         }
         for policy in f["Properties"]["Policies"].as_sequence().into_iter().flatten() {
@@ -793,7 +925,8 @@ fn only_the_auth_function_reads_whole_accounts() {
                 );
                 let attributes = strings(&c["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
                 assert!(
-                    !attributes.is_empty() && attributes.iter().all(|a| a == "pk" || a == "email"),
+                    !attributes.is_empty()
+                        && attributes.iter().all(|a| ["pk", "email", "email_verified"].contains(&a.as_str())),
                     "{name}: the key and the address only, not {attributes:?}"
                 );
                 assert_eq!(

@@ -242,6 +242,10 @@ impl CodeScan<'_> {
                 .ok_or_else(|| format!("{}: no `{field}: env...` in the configuration", source.path));
         }
         let Some(field) = e.strip_prefix("self.") else {
+            // A parameter of the surrounding function: what every caller passes there.
+            if let Some((name, index)) = Self::parameter_of_fn(&source.code, at, &e) {
+                return self.targets_from_callers(&format!(".{name}("), index, depth);
+            }
             return Err(format!("{}: cannot tell what `{e}` names; add it to TARGET_OF", source.path));
         };
         // `self.field`: how the constructor of the surrounding type fills it.
@@ -286,6 +290,22 @@ impl CodeScan<'_> {
                 self.targets_from_callers(&format!("{ty}::new("), index, depth)
             }
         }
+    }
+
+    /// `(function, index)` when `ident` is a parameter (not `self`) of the function around `at`.
+    pub(super) fn parameter_of_fn(code: &str, at: usize, ident: &str) -> Option<(String, usize)> {
+        if !ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let fn_at = code[..at].rfind("fn ")? + 3;
+        let paren = fn_at + code[fn_at..].find('(')?;
+        let name = code[fn_at..paren].trim().split('<').next()?.to_owned();
+        let params = args_at(code, paren);
+        let index = params
+            .iter()
+            .filter(|p| !p.contains("self"))
+            .position(|p| p.split(':').next().unwrap().trim().trim_start_matches("mut ") == ident)?;
+        Some((name, index))
     }
 
     /// The right-hand sides of `field: ...` in the crate's struct literals of `ty` (not its
@@ -400,10 +420,12 @@ impl CodeScan<'_> {
             Some(other) => return Err(format!("{}: index name `{other}` is not a literal", s.path)),
             None => String::new(),
         };
+        // Object calls name the bucket; their keys are all under `exports/`.
+        let objects = if S3_OBJECT_ACTIONS.contains(&action) { "/exports/*" } else { "" };
         Ok(self
             .resolve(s, at, &target, 0)?
             .into_iter()
-            .map(|env| (action.to_owned(), format!("{env}{index}")))
+            .map(|env| (action.to_owned(), format!("{env}{index}{objects}")))
             .collect())
     }
 
