@@ -360,9 +360,12 @@ impl UsersTable {
             (attr::EXPIRES_AT.to_owned(), n(token.expires_at)),
         ]);
         let field = token.purpose.attribute();
+        // The open token is named on `USER#` only (the login copy under `EMAIL#` has none): read
+        // it there, whichever copy the caller holds.
+        let current = self.user_by_id(&user.user_id).await?.ok_or(StoreError::ConditionFailed)?;
         let previous = match token.purpose {
-            TokenPurpose::PasswordReset => &user.reset_token,
-            TokenPurpose::VerifyEmail => &user.verify_token,
+            TokenPurpose::PasswordReset => &current.reset_token,
+            TokenPurpose::VerifyEmail => &current.verify_token,
         };
         let (cond, mut values) = match previous {
             Some(old) => (format!("{field} = :old AND attribute_not_exists(deleted_at)"), vec![(":old", s(old))]),
