@@ -14,6 +14,17 @@ use crate::xray::XrayInterceptor;
 /// Loads the shared SDK config: standard retry mode (exponential backoff with full jitter,
 /// throttling errors included) and timeouts that fit inside API Gateway's 30 s.
 pub async fn load() -> SdkConfig {
+    load_with(Duration::from_secs(3), Duration::from_secs(8)).await
+}
+
+/// The SDK config of the queue jobs (account erasure and export): the same retries, with
+/// timeouts for pages of a big partition rather than for an API answer (a job has 15 minutes,
+/// not 30 s; a slow page waited for is cheaper than a whole job retried).
+pub async fn load_for_jobs() -> SdkConfig {
+    load_with(Duration::from_secs(20), Duration::from_secs(60)).await
+}
+
+async fn load_with(attempt: Duration, operation: Duration) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
@@ -24,8 +35,8 @@ pub async fn load() -> SdkConfig {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(1500))
-                .operation_attempt_timeout(Duration::from_secs(3))
-                .operation_timeout(Duration::from_secs(8))
+                .operation_attempt_timeout(attempt)
+                .operation_timeout(operation)
                 .build(),
         )
         .load()
@@ -55,7 +66,13 @@ pub fn secret_cache(
 }
 
 /// An S3 client; path-style addressing, which S3 and the local emulator both serve (a
-/// bucket-named host would not resolve on 127.0.0.1).
+/// bucket-named host would not resolve on 127.0.0.1). Checksums only where S3 requires them:
+/// the default (a CRC32 trailer on an `aws-chunked` body) stalled moto's S3 on a zip of a few
+/// megabytes until the upload timed out; over TLS to S3 the body's integrity is TLS's.
 pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+    let conf = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(true)
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }

@@ -31,6 +31,10 @@ pub use config::EraserConfig;
 
 /// The service name in logs and metrics.
 pub const SERVICE: &str = "account-eraser";
+/// Keys per query page: full pages mean few calls, and a bounded page keeps each call short
+/// (moto builds a whole unlimited answer before cutting it at 1 MB: a 259,200-item partition
+/// timed out there, 10,000 keys a page did not).
+const KEYS_PER_PAGE: i32 = 10_000;
 const DAY_MS: i64 = 86_400_000;
 
 /// Why a step failed (the message is retried; after 5 receives it is in the DLQ).
@@ -100,12 +104,12 @@ impl Eraser {
     pub fn new(cfg: EraserConfig, sdk: &aws_config::SdkConfig) -> Self {
         let dynamodb = petty_shared::aws::dynamodb(sdk);
         Self {
-            users: UsersTable::new(dynamodb.clone(), &cfg.users_table),
-            sessions: SessionsTable::new(dynamodb.clone(), &cfg.sessions_table),
+            users: UsersTable::new(dynamodb.clone(), &cfg.tables.users_table),
+            sessions: SessionsTable::new(dynamodb.clone(), &cfg.tables.sessions_table),
             lockouts: LockoutsTable::new(dynamodb.clone(), &cfg.lockouts_table),
-            collars: CollarsTable::new(dynamodb.clone(), &cfg.collars_table),
-            notifications: NotificationsTable::new(dynamodb.clone(), &cfg.notifications_table),
-            audit: AuditTable::new(dynamodb.clone(), &cfg.audit_table, cfg.audit_retention_days),
+            collars: CollarsTable::new(dynamodb.clone(), &cfg.tables.collars_table),
+            notifications: NotificationsTable::new(dynamodb.clone(), &cfg.tables.notifications_table),
+            audit: AuditTable::new(dynamodb.clone(), &cfg.tables.audit_table, cfg.audit_retention_days),
             s3: petty_shared::aws::s3(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
@@ -138,7 +142,7 @@ impl Eraser {
                 .projection_expression("#a, #b")
                 .expression_attribute_names("#a", keys[0])
                 .expression_attribute_names("#b", keys[1])
-                .limit(1000);
+                .limit(KEYS_PER_PAGE);
             for (k, v) in &values {
                 q = q.expression_attribute_values(*k, v.clone());
             }
@@ -165,7 +169,7 @@ impl Eraser {
         let none = |_: &Item| false;
         let readings = self
             .delete_query(
-                &cfg.readings_table,
+                &cfg.tables.readings_table,
                 ["collar_id", "ts"],
                 "collar_id = :c AND ts BETWEEN :f AND :t",
                 vec![(":c", c().1), (":f", n(w.from_ms.max(0))), (":t", n(w.to_ms))],
@@ -177,14 +181,15 @@ impl Eraser {
         // The latest-reading item (ts 0) is this owner's last position.
         self.dynamodb
             .delete_item()
-            .table_name(&cfg.readings_table)
+            .table_name(&cfg.tables.readings_table)
             .key("collar_id", s(&w.collar_id))
             .key("ts", n(0))
             .send()
             .await
             .map_err(|e| EraseError::Store(StoreError::from_sdk(&e)))?;
-        let Some(alerts) =
-            self.delete_query(&cfg.alerts_table, ["collar_id", "sk"], c().0, vec![(":c", c().1)], none, stop).await?
+        let Some(alerts) = self
+            .delete_query(&cfg.tables.alerts_table, ["collar_id", "sk"], c().0, vec![(":c", c().1)], none, stop)
+            .await?
         else {
             return Ok(false);
         };
@@ -196,7 +201,7 @@ impl Eraser {
             !(mine || sk == calibration)
         };
         let Some(feedback) = self
-            .delete_query(&cfg.feedback_table, ["collar_id", "sk"], c().0, vec![(":c", c().1)], not_theirs, stop)
+            .delete_query(&cfg.tables.feedback_table, ["collar_id", "sk"], c().0, vec![(":c", c().1)], not_theirs, stop)
             .await?
         else {
             return Ok(false);
@@ -204,7 +209,7 @@ impl Eraser {
         let first_day = w.from_ms.max(0) / DAY_MS * DAY_MS;
         let Some(days) = self
             .delete_query(
-                &cfg.timeline_events_table,
+                &cfg.tables.timeline_events_table,
                 ["collar_id", "day"],
                 "collar_id = :c AND #b BETWEEN :f AND :t",
                 vec![(":c", c().1), (":f", n(first_day)), (":t", n(w.to_ms))],
@@ -294,7 +299,7 @@ impl Eraser {
         }
         let Some(notifications) = self
             .delete_query(
-                &self.cfg.notifications_table,
+                &self.cfg.tables.notifications_table,
                 ["pk", "sk"],
                 "pk = :p",
                 vec![(":p", s(user_pk(user_id)))],
@@ -315,7 +320,7 @@ impl Eraser {
         let keys = self.api_keys_of(user_id).await?;
         let key_items: Vec<Item> = keys.iter().map(|k| Item::from([("key_id".to_owned(), s(k))])).collect();
         *p.deleted.entry("api_keys".into()).or_default() +=
-            delete_keys(&self.dynamodb, &self.cfg.api_keys_table, key_items, stop).await? as u64;
+            delete_keys(&self.dynamodb, &self.cfg.tables.api_keys_table, key_items, stop).await? as u64;
         self.lockouts.clear(&user.email).await?;
         for rate in ADDRESS_RATES {
             self.lockouts.clear(&rate_key(rate, &user.email)).await?;
@@ -337,7 +342,7 @@ impl Eraser {
         let q = self
             .dynamodb
             .query()
-            .table_name(&self.cfg.api_keys_table)
+            .table_name(&self.cfg.tables.api_keys_table)
             .index_name("user_id-index")
             .key_condition_expression("user_id = :u")
             .expression_attribute_values(":u", s(user_id));
@@ -347,12 +352,18 @@ impl Eraser {
     /// Deletes the user's export zips and their records.
     async fn erase_exports(&self, user_id: &str) -> Result<u64, EraseError> {
         let prefix = export_prefix(user_id);
-        let listed =
-            self.s3.list_objects_v2().bucket(&self.cfg.exports_bucket).prefix(&prefix).send().await.map_err(aws)?;
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.cfg.tables.exports_bucket)
+            .prefix(&prefix)
+            .send()
+            .await
+            .map_err(aws)?;
         let mut count = 0;
         for object in listed.contents() {
             let Some(key) = object.key() else { continue };
-            self.s3.delete_object().bucket(&self.cfg.exports_bucket).key(key).send().await.map_err(aws)?;
+            self.s3.delete_object().bucket(&self.cfg.tables.exports_bucket).key(key).send().await.map_err(aws)?;
             if let Some(id) = key.strip_prefix(&prefix).and_then(|k| k.strip_suffix(".zip")) {
                 self.users.delete_export(user_id, id).await?;
             }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use petty_shared::account_jobs::{AccountJob, export_object_key};
+use petty_shared::account_jobs::{AccountJob, AccountTables, export_object_key};
 use petty_shared::api::{Export, ExportStatus};
 use petty_shared::batch::{BatchResponse, ItemFailure, SqsEvent};
 use petty_shared::dynamo::{Item, StoreError, get_s, n, query_page, s};
@@ -25,6 +25,10 @@ pub const SERVICE: &str = "account-exporter";
 /// The largest zip the 2 GB of /tmp holds with room to spare.
 pub const MAX_ZIP_BYTES: u64 = 1_500_000_000;
 const DAY_MS: i64 = 86_400_000;
+/// Items per query page: about 0.75 MB of readings, under DynamoDB's 1 MB page, in few calls;
+/// bounded, because moto builds a whole unlimited answer before cutting it (a 259,200-reading
+/// partition timed out there; 1,000 a page took over 9 minutes).
+const ITEMS_PER_PAGE: i32 = 5_000;
 
 /// Why a run failed (the message is retried; after 3 receives it is in the DLQ).
 #[derive(Debug, thiserror::Error)]
@@ -44,37 +48,14 @@ fn io(e: impl std::fmt::Display) -> ExportError {
 /// The tables the export reads and where it writes.
 #[derive(Debug, Clone)]
 pub struct ExporterConfig {
-    pub users_table: String,
-    pub sessions_table: String,
-    pub api_keys_table: String,
-    pub audit_table: String,
-    pub collars_table: String,
-    pub readings_table: String,
-    pub alerts_table: String,
-    pub feedback_table: String,
-    pub timeline_events_table: String,
-    pub notifications_table: String,
-    pub exports_bucket: String,
+    pub tables: AccountTables,
     /// Where the zip is built.
     pub work_dir: std::path::PathBuf,
 }
 
 impl petty_shared::config::FromEnv for ExporterConfig {
     fn from_env(env: &petty_shared::Env) -> Result<Self, petty_shared::config::ConfigError> {
-        Ok(Self {
-            users_table: env.required("USERS_TABLE")?,
-            sessions_table: env.required("REFRESH_FAMILIES_TABLE")?,
-            api_keys_table: env.required("API_KEYS_TABLE")?,
-            audit_table: env.required("AUDIT_TABLE")?,
-            collars_table: env.required("COLLARS_TABLE")?,
-            readings_table: env.required("READINGS_TABLE")?,
-            alerts_table: env.required("ALERTS_TABLE")?,
-            feedback_table: env.required("FEEDBACK_TABLE")?,
-            timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
-            notifications_table: env.required("NOTIFICATIONS_TABLE")?,
-            exports_bucket: env.required("EXPORTS_BUCKET")?,
-            work_dir: std::env::temp_dir(),
-        })
+        Ok(Self { tables: AccountTables::from_env(env)?, work_dir: std::env::temp_dir() })
     }
 }
 
@@ -137,18 +118,18 @@ impl Exporter {
     pub fn new(cfg: ExporterConfig, sdk: &aws_config::SdkConfig) -> Self {
         let dynamodb = petty_shared::aws::dynamodb(sdk);
         Self {
-            users: UsersTable::new(dynamodb.clone(), &cfg.users_table),
-            sessions: SessionsTable::new(dynamodb.clone(), &cfg.sessions_table),
-            collars: CollarsTable::new(dynamodb.clone(), &cfg.collars_table),
-            notifications: NotificationsTable::new(dynamodb.clone(), &cfg.notifications_table),
+            users: UsersTable::new(dynamodb.clone(), &cfg.tables.users_table),
+            sessions: SessionsTable::new(dynamodb.clone(), &cfg.tables.sessions_table),
+            collars: CollarsTable::new(dynamodb.clone(), &cfg.tables.collars_table),
+            notifications: NotificationsTable::new(dynamodb.clone(), &cfg.tables.notifications_table),
             s3: petty_shared::aws::s3(sdk),
             dynamodb,
             cfg,
         }
     }
 
-    /// Every item of a query, page by page, each through `keep` and into the archive.
-    #[allow(clippy::too_many_arguments)]
+    /// Every item of a query, page by page (at most [`ITEMS_PER_PAGE`] in memory: a big collar
+    /// is streamed, never held), each through `shape` and into the archive's current entry.
     async fn dump(
         &self,
         a: &mut Archive,
@@ -168,7 +149,8 @@ impl Exporter {
                 .query()
                 .table_name(table)
                 .expression_attribute_names("#k", key.0)
-                .expression_attribute_values(":k", key.1.clone());
+                .expression_attribute_values(":k", key.1.clone())
+                .limit(ITEMS_PER_PAGE);
             q = match from {
                 Some((attr, v)) => q
                     .key_condition_expression("#k = :k AND #r >= :r")
@@ -208,7 +190,7 @@ impl Exporter {
                     let body = aws_sdk_s3::primitives::ByteStream::from_path(&path).await.map_err(io)?;
                     self.s3
                         .put_object()
-                        .bucket(&self.cfg.exports_bucket)
+                        .bucket(&self.cfg.tables.exports_bucket)
                         .key(export_object_key(user_id, export_id))
                         .content_type("application/zip")
                         .body(body)
@@ -273,7 +255,7 @@ impl Exporter {
             let from = c.visible_from_ms().max(1);
             self.dump(
                 &mut a,
-                &cfg.readings_table,
+                &cfg.tables.readings_table,
                 ("collar_id", s(&c.collar_id)),
                 Some(("ts", from)),
                 |i| {
@@ -290,7 +272,7 @@ impl Exporter {
             let first_day = c.visible_from_ms() / DAY_MS * DAY_MS;
             self.dump(
                 &mut a,
-                &cfg.timeline_events_table,
+                &cfg.tables.timeline_events_table,
                 ("collar_id", s(&c.collar_id)),
                 Some(("day", first_day)),
                 |i| Some(plain_json(i)),
@@ -304,7 +286,7 @@ impl Exporter {
             let me = user_id.to_owned();
             self.dump(
                 &mut a,
-                &cfg.feedback_table,
+                &cfg.tables.feedback_table,
                 ("collar_id", s(&c.collar_id)),
                 None,
                 move |i| {
@@ -323,7 +305,7 @@ impl Exporter {
             let from = c.visible_from_ms();
             self.dump(
                 &mut a,
-                &cfg.alerts_table,
+                &cfg.tables.alerts_table,
                 ("collar_id", s(&c.collar_id)),
                 None,
                 move |i| {
@@ -353,7 +335,7 @@ impl Exporter {
         let keys = self
             .dynamodb
             .query()
-            .table_name(&cfg.api_keys_table)
+            .table_name(&cfg.tables.api_keys_table)
             .index_name("user_id-index")
             .key_condition_expression("user_id = :u")
             .expression_attribute_values(":u", s(user_id));
@@ -367,7 +349,8 @@ impl Exporter {
             a.line(&serde_json::to_value(x.view(None)).map_err(io)?)?;
         }
         a.entry("audit_events.jsonl")?;
-        self.dump(&mut a, &cfg.audit_table, ("user_id", s(user_id)), None, |i| Some(plain_json(i)), stop).await?;
+        self.dump(&mut a, &cfg.tables.audit_table, ("user_id", s(user_id)), None, |i| Some(plain_json(i)), stop)
+            .await?;
         let counts = a.counts.clone();
         a.entry("manifest.json")?;
         a.line(&json!({"export_id": record.export_id, "user_id": user_id, "created_at": record.created_at, "counts": counts,
