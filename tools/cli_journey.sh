@@ -8,7 +8,9 @@
 # zones, alert settings and alerts (an escape raised by the evaluator, acknowledged), notifications
 # (a webhook to a local tools/webhook_receiver.py verifying each delivery's signature, a test,
 # the settings, the escape's resolution delivered, its delivery log), timeline, feedback, plan,
-# health, a forced token refresh and logout, each checked for its exit code and output.
+# health, a forced token refresh and logout, then keeping the account (profile, e-mail verification
+# from the local inbox, sessions on two devices, password change and reset, the export downloaded
+# and read, deletion), each checked for its exit code and output.
 # A step of `make test` (moto already running: AWS_ENDPOINT_URL); alone (`make cli-journey`)
 # it starts and stops its own moto. Stops what it started by pid, even on failure.
 set -euo pipefail
@@ -299,13 +301,17 @@ expect 0 timeline SM-000001 --from "$from" --to "$to" --json
 expect 0 plan SM-000001; has "daily goals"; has "recommendations"
 
 # An access token the API refuses: the client refreshes once with the refresh token and saves the new pair
-"$VENV/bin/python" - "$PETTY_CONFIG_DIR/session.json" <<'PY'
+# spoil_access DIR: breaks the access token kept in DIR's session file (the next call must refresh).
+spoil_access() {
+  "$VENV/bin/python" - "$1/session.json" <<'PY'
 import json, sys
 p = sys.argv[1]; d = json.load(open(p))
 for s in d["sessions"].values():
     s["access_token"] = s["access_token"][:-4] + "AAAA"
 json.dump(d, open(p, "w"))
 PY
+}
+spoil_access "$PETTY_CONFIG_DIR"
 before=$(cat "$PETTY_CONFIG_DIR/session.json")
 expect 0 whoami; has "cli@example.com"
 [ "$before" != "$(cat "$PETTY_CONFIG_DIR/session.json")" ] || { echo "FAIL: refreshed session not saved"; exit 1; }
@@ -315,5 +321,75 @@ expect 0 api-keys revoke "$key_id"; has "revoked"
 expect 0 api-keys list --json; [ "$(json '[k["revoked"] for k in d if k["key_id"]=="'"$key_id"'"][0]')" = True ]
 expect 0 logout
 expect 3 whoami
+
+# Keeping the account: profile, e-mail verification (the token read from moto's SES, as from an
+# inbox), sessions on two devices, password change and reset, the export, deletion.
+inbox() {
+  "$VENV/bin/python" tools/local_aws.py inbox --endpoint "$PETTY_MOTO_URL" --to "$1" --subject "$2"
+}
+second() { PETTY_CONFIG_DIR="$work/second" expect "$@"; }
+expect 0 login --email cli@example.com
+expect 0 account show; has "cli@example.com (not verified"; has "timezone UTC"
+expect 0 account update --name "Cli Renamed" --timezone Europe/Berlin --locale de-DE; has "Cli Renamed"; has "Europe/Berlin"
+expect 6 account update --timezone Mars/Olympus; has "invalid_timezone"
+expect 2 account update; has "nothing to change"
+expect 0 account verify-email; has "on its way"
+expect 6 account verify-email --token "not-a-token"; has "invalid_token"
+expect 0 account verify-email --token "$(inbox cli@example.com verify)"; has "(verified)"
+second 0 login --email cli@example.com
+expect 0 sessions; has "this one"
+expect 0 sessions --json
+[ "$(json 'len(d["sessions"])')" = 2 ] || { echo "FAIL: two sessions expected: $out"; exit 1; }
+other_session=$(json '[s["session_id"] for s in d["sessions"] if not s["current"]][0]')
+grep -qE '"source": "127\.0\.0\.0/24"' <<<"$out" || { echo "FAIL: no approximate source: $out"; exit 1; }
+PETTY_PASSWORD="wrong password, surely" PETTY_NEW_PASSWORD="a brand new passphrase" expect 3 password change
+PETTY_NEW_PASSWORD="short" expect 6 password change
+PETTY_NEW_PASSWORD="a brand new passphrase" expect 0 password change; has "1 other session ended"
+spoil_access "$work/second"; second 3 whoami    # its refresh family was revoked
+expect 4 sessions end "$other_session"          # already ended: like any unknown session
+export PETTY_PASSWORD="a brand new passphrase"
+second 0 login --email cli@example.com
+expect 0 sessions --json; other_session=$(json '[s["session_id"] for s in d["sessions"] if not s["current"]][0]')
+expect 0 sessions end "$other_session"; has "ended session $other_session"
+spoil_access "$work/second"; second 3 whoami
+# A forgotten password: the same answer for an unknown address; the token works once.
+expect 0 password reset --email nobody@example.com; unknown_answer=$out
+expect 0 password reset --email cli@example.com
+[ "$out" = "$unknown_answer" ] || { echo "FAIL: reset answers differ: '$out' vs '$unknown_answer'"; exit 1; }
+reset_token=$(inbox cli@example.com reset)
+PETTY_NEW_PASSWORD="reset passphrase, long enough" expect 0 password reset --token "$reset_token"; has "session"
+PETTY_NEW_PASSWORD="reset passphrase, long enough" expect 6 password reset --token "$reset_token"; has "invalid_token"
+spoil_access "$PETTY_CONFIG_DIR"; expect 3 whoami    # the reset ended this session too
+expect 3 login --email cli@example.com               # the old password is gone
+export PETTY_PASSWORD="reset passphrase, long enough"
+expect 0 login --email cli@example.com
+second 0 login --email cli@example.com
+expect 0 sessions end-all; has "this one included"
+expect 3 sessions; spoil_access "$work/second"; second 3 whoami
+# The export: ready with a link; the zip holds the owner's readings and a manifest.
+expect 0 login --email cli@example.com
+expect 0 export --json
+[ "$(json 'd["status"]')" = ready ] || { echo "FAIL: export not ready: $out"; exit 1; }
+export_id=$(json 'd["export_id"]'); url=$(json 'd["url"]')
+curl -fsS -o "$work/export.zip" "$url"
+"$VENV/bin/python" - "$work/export.zip" <<'PY'
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+manifest = json.loads(z.read("manifest.json"))
+readings = [json.loads(line) for line in z.read("readings.jsonl").splitlines()]
+collars = {r["collar_id"] for r in readings}
+assert collars == {"SM-000001", "SM-000002"}, collars    # the owner's two collars, nobody else's
+assert all("expires_at" not in r for r in readings), readings[:1]
+assert manifest["counts"]["readings.jsonl"] == len(readings), manifest
+assert json.loads(z.read("profile.jsonl"))["email"] == "cli@example.com"
+PY
+expect 0 export status "$export_id"; has "ready"; has "valid 15 minutes"
+expect 4 export status 00000000000000000000000000000000
+# Deletion: confirmed, with the password; then nothing of the account answers.
+expect 2 account delete; has "--yes"
+PETTY_PASSWORD="wrong password, surely" expect 3 account delete --yes
+expect 0 account delete --yes; has "erasure"
+expect 3 whoami
+expect 3 login --email cli@example.com
 
 echo "petty CLI journey: $passed commands answered as expected ($(($(date +%s) - started)) s)"

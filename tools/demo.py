@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from loadlib import Operator
+from local_aws import inbox_token
 
 EMAIL = "demo@petty.local"
 PASSWORD = "demo-password-petty-2026"
@@ -148,10 +149,7 @@ def verify_email(api: str, moto: str, bearer: dict) -> str:
         return f"{EMAIL} already verified"
     if status != 202:
         return f"{EMAIL} not verified: verify-email answered {status}: {body}"
-    with urllib.request.urlopen(f"{moto}/moto-api/data.json", timeout=10) as r:
-        mails = json.load(r).get("ses", {}).get("Message", [])
-    bodies = [m.get("body", "") for m in mails if m.get("destinations", {}).get("ToAddresses", [None])[0] == EMAIL]
-    token = next((b.split("Token: ", 1)[1].split()[0] for b in reversed(bodies) if "Token: " in b), None)
+    token = inbox_token(moto, EMAIL, "verif")
     status, body = call(api, "POST", "/v1/auth/verify-email/confirm", {"token": token}, {})
     return f"{EMAIL} verified" if status == 200 else f"{EMAIL} not verified: confirm answered {status}: {body}"
 

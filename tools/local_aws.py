@@ -24,6 +24,10 @@ the template's cannot hold locally:
     template's parameters default to "", no push);
   - the AWS endpoint, region and test credentials, CORS "*", a 10 s secret cache.
 
+`inbox --endpoint URL --to EMAIL --subject TEXT` prints the token (`Token: ...` line) of the
+newest e-mail moto's SES sent to EMAIL with TEXT in its subject: the local stack's inbox, read as
+a user reads theirs (tools/cli_journey.sh, tools/demo.py).
+
 The same key-set code serves `keys` for a deployed stack (no --endpoint): it generates a new
 key, makes it current and keeps the previous one, in both secrets.
 """
@@ -435,6 +439,27 @@ def keys(args) -> None:
     print(json.dumps({"current_kid": kid, "kept_previous": bool(previous)}))
 
 
+def inbox_token(endpoint: str, to: str, subject: str) -> str | None:
+    """The token of the newest mail to `to` whose subject contains `subject`, from moto's record
+    of what SES sent (its state, `/moto-api/data.json`)."""
+    import urllib.request
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as r:
+        mails = json.load(r).get("ses", {}).get("Message", [])
+    for m in reversed(mails):
+        to_addresses = m.get("destinations", {}).get("ToAddresses", [])
+        body = m.get("body", "")
+        if to_addresses[:1] == [to] and subject.lower() in m.get("subject", "").lower() and "Token: " in body:
+            return body.split("Token: ", 1)[1].split()[0]
+    return None
+
+
+def inbox(args: argparse.Namespace) -> None:
+    token = inbox_token(args.endpoint, args.to, args.subject)
+    if token is None:
+        raise SystemExit(f"no mail to {args.to} with {args.subject!r} in its subject and a token")
+    print(token)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -460,6 +485,11 @@ def main() -> None:
     k.add_argument("--endpoint", help="omit for the AWS account of your credentials")
     k.add_argument("--stage", default="dev")
     k.set_defaults(func=keys)
+    i = sub.add_parser("inbox", help="the token of the newest e-mail to an address (moto's SES)")
+    i.add_argument("--endpoint", required=True)
+    i.add_argument("--to", required=True)
+    i.add_argument("--subject", required=True, help="text in the subject (case-insensitive)")
+    i.set_defaults(func=inbox)
     args = parser.parse_args()
     args.func(args)
 

@@ -47,6 +47,22 @@ pub enum Command {
     /// Who the session belongs to, and its scopes.
     #[command(after_help = "Example:\n  petty whoami")]
     Whoami,
+    /// Change your password, or reset a forgotten one with a token sent by e-mail.
+    #[command(subcommand)]
+    Password(PasswordCmd),
+    /// Your sessions (devices logged in): list them, end one, or end them all.
+    #[command(
+        after_help = "Example:\n  petty sessions\n  petty sessions end 0f3c9a1e2b7d4c55\n  petty sessions end-all   # this one too: log in again after"
+    )]
+    Sessions(SessionsArgs),
+    /// Your account: show or change the profile, verify the e-mail address, delete the account.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// A copy of all your data (JSON Lines in a zip): starts an export and waits for its link.
+    #[command(
+        after_help = "Example:\n  petty export                       # waits, then prints a download link valid 15 minutes\n  petty export --no-wait\n  petty export status 3f9c2a7d1e0b4c55a1b2c3d4e5f60718"
+    )]
+    Export(ExportArgs),
     /// Claim, edit, list and show collars.
     #[command(subcommand)]
     Collars(CollarsCmd),
@@ -123,6 +139,99 @@ pub struct AccountArgs {
     /// Your name (register only).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PasswordCmd {
+    /// Change the password: asks for the current one, then the new one; every other session ends.
+    #[command(
+        after_help = "Example:\n  petty password change\n  PETTY_PASSWORD=old PETTY_NEW_PASSWORD='a new long passphrase' petty password change"
+    )]
+    Change,
+    /// Forgot it: `--email` mails a reset token (valid 30 minutes); `--token` sets the new
+    /// password with it, ending every session and API key of the account.
+    #[command(
+        group(ArgGroup::new("step").required(true).args(["email", "token"])),
+        after_help = "Example:\n  petty password reset --email ada@example.com\n  petty password reset --token \"$TOKEN_FROM_THE_MAIL\"   # asks for the new password"
+    )]
+    Reset {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        token: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct SessionsArgs {
+    #[command(subcommand)]
+    pub cmd: Option<SessionsCmd>,
+}
+
+#[derive(Subcommand)]
+pub enum SessionsCmd {
+    /// End one session (an id from `petty sessions`); its access token lapses within 15 minutes.
+    End { session: String },
+    /// End every session, this one included.
+    #[command(name = "end-all")]
+    EndAll,
+}
+
+#[derive(Subcommand)]
+pub enum AccountCmd {
+    /// Your profile: name, e-mail (and whether it is verified), time zone, locale, scopes.
+    #[command(after_help = "Example:\n  petty account show")]
+    Show,
+    /// Change the profile; a new e-mail address takes effect once verified.
+    #[command(
+        after_help = "Example:\n  petty account update --name Ada --timezone Europe/Berlin --locale de-DE\n  petty account update --email ada@new.example   # then: petty account verify-email --token ..."
+    )]
+    Update {
+        #[arg(long)]
+        name: Option<String>,
+        /// An IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// A language tag, e.g. en or de-DE.
+        #[arg(long)]
+        locale: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Without `--token`: mails a verification token; with it: confirms the address.
+    #[command(
+        name = "verify-email",
+        after_help = "Example:\n  petty account verify-email\n  petty account verify-email --token \"$TOKEN_FROM_THE_MAIL\""
+    )]
+    VerifyEmail {
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// Erase your account and everything of it (asks for the password); your collars are released.
+    #[command(after_help = "Example:\n  petty account delete --yes")]
+    Delete {
+        /// Yes, erase it: there is no undo.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub cmd: Option<ExportCmd>,
+    /// Start the export and print its id without waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Seconds to wait for the export to be ready.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub wait: u64,
+}
+
+#[derive(Subcommand)]
+pub enum ExportCmd {
+    /// An export's status, and its download link when ready (a new link each time).
+    Status { export: String },
 }
 
 #[derive(Subcommand)]

@@ -32,7 +32,8 @@ pub const EXIT_CODES: &str = "Exit codes:
   6  rejected: the API refused the input (400/409/413/422), or ingest rejected readings
 
 Environment: PETTY_API_URL (default http://127.0.0.1:9000), PETTY_API_KEY (collar mode),
-PETTY_PASSWORD (login/register without a prompt), PETTY_CONFIG_DIR (where the session is kept).";
+PETTY_PASSWORD (login/register/password/account delete without a prompt),
+PETTY_NEW_PASSWORD (password change/reset without a prompt), PETTY_CONFIG_DIR (where the session is kept).";
 
 /// Why a command failed: its exit code and the message printed on stderr.
 pub struct Failure {

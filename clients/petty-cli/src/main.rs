@@ -17,8 +17,8 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    accounts, admin, alert_settings, alerts, api_keys, collars, feedback, health, ingest, notifications, plan,
-    realtime, simulate, timeline, webhooks, zones,
+    account, accounts, admin, alert_settings, alerts, api_keys, collars, export, feedback, health, ingest,
+    notifications, password, plan, realtime, sessions, simulate, timeline, webhooks, zones,
 };
 use crate::exit::{Exit, Failure, Outcome, fail};
 
@@ -42,6 +42,10 @@ async fn run(cli: Cli) -> Outcome {
         Command::Login(a) => accounts::login(&c, a, json).await,
         Command::Logout => accounts::logout(&c, cli.api.trim_end_matches('/')).await,
         Command::Whoami => accounts::whoami(&c, json).await,
+        Command::Password(cmd) => password::run(&c, cmd, json).await,
+        Command::Sessions(a) => sessions::run(&c, a, cli.api.trim_end_matches('/'), json).await,
+        Command::Account(cmd) => account::run(&c, cmd, cli.api.trim_end_matches('/'), json).await,
+        Command::Export(a) => export::run(&c, a, json).await,
         Command::Collars(cmd) => collars::run(&c, cmd, json).await,
         Command::Admin(cmd) => admin::run(&c, cmd, json).await,
         Command::ApiKeys(cmd) => api_keys::run(&c, cmd, json).await,

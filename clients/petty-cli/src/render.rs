@@ -31,6 +31,13 @@ pub fn datetime(s: &str) -> String {
     parse_time(s).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| s.to_owned())
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of Unix seconds.
+pub fn unix(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| secs.to_string())
+}
+
 /// A fixed-width table.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod accounts;
 pub mod alerts;
 pub mod breaker;
 pub mod notifications;

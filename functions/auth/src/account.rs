@@ -154,7 +154,7 @@ where
                 ("Reset your Petty password", "choose a new password (`petty password reset --token`)")
             }
             TokenPurpose::VerifyEmail => {
-                ("Verify your Petty e-mail address", "confirm this address (`petty email confirm`)")
+                ("Verify your Petty e-mail address", "confirm this address (`petty account verify-email --token`)")
             }
         };
         let text = format!(

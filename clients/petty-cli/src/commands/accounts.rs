@@ -1,4 +1,4 @@
-//! Accounts and the session: `register`, `login`, `logout`, `whoami`.
+//! Accounts and the session: `register`, `login`, `logout`, `whoami`, and how passwords are read.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -82,8 +82,14 @@ pub async fn whoami(c: &Client, json: bool) -> Outcome {
 
 /// The password: `PETTY_PASSWORD`, else a line of stdin (prompted for, without echo, on a
 /// terminal).
-fn password(prompt: &str) -> Result<String, Failure> {
-    if let Ok(p) = std::env::var("PETTY_PASSWORD") {
+pub fn password(prompt: &str) -> Result<String, Failure> {
+    secret("PETTY_PASSWORD", prompt)
+}
+
+/// A secret: the environment variable `var`, else a line of stdin (prompted for, without
+/// echo, on a terminal). Several secrets piped in are read one line each, in order.
+pub fn secret(var: &str, prompt: &str) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var(var) {
         return Ok(p);
     }
     let stdin = std::io::stdin();
@@ -102,7 +108,7 @@ fn password(prompt: &str) -> Result<String, Failure> {
     read.map_err(|e| Failure::new(Exit::Usage, format!("reading the password: {e}")))?;
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
     if p.is_empty() {
-        return Err(Failure::new(Exit::Usage, "no password (type it, pipe it, or set PETTY_PASSWORD)"));
+        return Err(Failure::new(Exit::Usage, format!("no password (type it, pipe it, or set {var})")));
     }
     Ok(p)
 }

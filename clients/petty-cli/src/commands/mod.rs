@@ -6,18 +6,22 @@
 //! its OpenAPI document. A command that combines several answers (every page of a list, every
 //! batch of an ingest) prints a small struct of those types, documented where it is defined.
 
+pub mod account;
 pub mod accounts;
 pub mod admin;
 pub mod alert_settings;
 pub mod alerts;
 pub mod api_keys;
 pub mod collars;
+pub mod export;
 pub mod feedback;
 pub mod health;
 pub mod ingest;
 pub mod notifications;
+pub mod password;
 pub mod plan;
 pub mod realtime;
+pub mod sessions;
 pub mod simulate;
 pub mod timeline;
 pub mod webhooks;
