@@ -12,7 +12,7 @@ GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
-.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench fuzz fuzz-api clean \
+.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench bench-accounts fuzz fuzz-api clean \
         lint-template template-tools sam-build deploy cli cli-journey e2e load faults admin stream-check stream-demo
 
 help: ## Show the targets
@@ -123,6 +123,9 @@ fuzz-api: venv ## Schemathesis on openapi.yaml against a fresh local stack, many
 
 bench: $(BUILD_STAMP) ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, sizes vs a lambda_http floor, in-process figures; one table + JSON in target/bench/
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
+
+bench-accounts: venv ## Numbers, not pass/fail: reset-request timing, export and erasure of 30 days of readings (DAYS=) on moto
+	tools/bench_accounts.sh
 
 rotate-keys: venv ## Rotate the local stack's key set (new current key, previous kept); needs `make dev`
 	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} --endpoint http://127.0.0.1:$${MOTO_PORT:-4566}

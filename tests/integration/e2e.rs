@@ -216,11 +216,22 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
 
     // A second owner: every route with Jo's ids is a 404, never a 200 or a 500, and Jo's
     // data is unchanged afterwards.
+    // The account routes that take an id: Jo's session and Jo's export are a stranger's 404 too.
+    let (status, export) = stack.call("POST", "/v1/auth/export", &jo, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{export}");
+    let export_path = format!("/v1/auth/export/{}", export["export_id"].as_str().unwrap());
+    let (status, sessions) = stack.call("GET", "/v1/auth/sessions", &jo, None).await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    let session_path = format!("/v1/auth/sessions/{}", sessions["sessions"][0]["session_id"].as_str().unwrap());
     let (stranger, _) = stack.register_and_login(&format!("stranger-{suffix}@example.com")).await;
-    for (method, path, body) in data_routes(&collar, first, &key_id) {
+    let account_routes = [("GET", export_path.clone(), None), ("DELETE", session_path, None)];
+    for (method, path, body) in data_routes(&collar, first, &key_id).into_iter().chain(account_routes) {
         let (status, reply) = stack.call(method, &path, &stranger, body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {reply}");
     }
+    let (status, theirs) = stack.call("GET", "/v1/auth/sessions", &stranger, None).await;
+    assert_eq!((status, theirs["sessions"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "only its own");
+    assert_eq!(stack.call("GET", &export_path, &jo, None).await.0, StatusCode::OK, "Jo's export is Jo's");
     // The operators' routes are not an owner's: a stranger and the owner alike get a 403.
     for who in [&stranger, &jo] {
         let register = json!({"collars": [{"collar_id": "EE-999999"}]});

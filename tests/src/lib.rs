@@ -88,6 +88,22 @@ pub async fn token_from_inbox(to: &str, subject: &str) -> String {
     body.split("Token: ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
+/// The messages waiting on a queue (up to 10, deleted as received), as the SQS event Lambda
+/// would deliver them: the account jobs are fed from their real queues.
+pub async fn drain(queue_url: &str) -> petty_shared::batch::SqsEvent {
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let out = sqs.receive_message().queue_url(queue_url).max_number_of_messages(10).send().await.unwrap();
+    let mut event = petty_shared::batch::SqsEvent::default();
+    for m in out.messages() {
+        sqs.delete_message().queue_url(queue_url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+        event.records.push(petty_shared::batch::SqsMessage {
+            message_id: m.message_id().unwrap().to_owned(),
+            body: m.body().unwrap().to_owned(),
+        });
+    }
+    event
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
