@@ -169,11 +169,7 @@ where
         let hash = hash_secret(presented.trim());
         let token = self.store.token(&hash, purpose, now()).await?.ok_or_else(invalid_token)?;
         let user = self.store.user_by_id(&token.user_id).await?.filter(User::active).ok_or_else(invalid_token)?;
-        let current = match purpose {
-            TokenPurpose::PasswordReset => &user.reset_token,
-            TokenPurpose::VerifyEmail => &user.verify_token,
-        };
-        if !current.as_deref().is_some_and(|c| hashes_match(c, &hash)) {
+        if !user.open_token(purpose).is_some_and(|c| hashes_match(c, &hash)) {
             return Err(invalid_token());
         }
         Ok((token, user))

@@ -94,6 +94,14 @@ impl User {
         self.deleted_at.is_none() && !self.disabled
     }
 
+    /// The hash of the open token of `purpose` (named on `USER#` only).
+    pub fn open_token(&self, purpose: TokenPurpose) -> Option<&str> {
+        match purpose {
+            TokenPurpose::PasswordReset => self.reset_token.as_deref(),
+            TokenPurpose::VerifyEmail => self.verify_token.as_deref(),
+        }
+    }
+
     fn to_item(&self, pk: String) -> Item {
         let mut item = HashMap::from([
             (attr::PK.to_owned(), s(pk)),
@@ -363,10 +371,7 @@ impl UsersTable {
         // The open token is named on `USER#` only (the login copy under `EMAIL#` has none): read
         // it there, whichever copy the caller holds.
         let current = self.user_by_id(&user.user_id).await?.ok_or(StoreError::ConditionFailed)?;
-        let previous = match token.purpose {
-            TokenPurpose::PasswordReset => &current.reset_token,
-            TokenPurpose::VerifyEmail => &current.verify_token,
-        };
+        let previous = current.open_token(token.purpose);
         let (cond, mut values) = match previous {
             Some(old) => (format!("{field} = :old AND attribute_not_exists(deleted_at)"), vec![(":old", s(old))]),
             None => (
