@@ -123,7 +123,7 @@ where
         if let Some(d) = detail {
             event = event.with_detail(d);
         }
-        petty_shared::audit::emit(&self.audit, event).await;
+        self.audit(event).await;
     }
 
     /// A notice to the owner; a failure is logged, never the caller's error (the change is made).
