@@ -50,6 +50,8 @@ pub struct AccountTables {
     pub feedback_table: String,
     pub timeline_events_table: String,
     pub notifications_table: String,
+    /// Households: the memberships a person holds (exported, removed with the account).
+    pub members_table: String,
     pub exports_bucket: String,
 }
 
@@ -66,6 +68,7 @@ impl AccountTables {
             feedback_table: env.required("FEEDBACK_TABLE")?,
             timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
             notifications_table: env.required("NOTIFICATIONS_TABLE")?,
+            members_table: env.required("MEMBERS_TABLE")?,
             exports_bucket: env.required("EXPORTS_BUCKET")?,
         })
     }

@@ -20,6 +20,7 @@ pub mod cursor;
 pub mod delivery_job;
 pub mod dynamo;
 pub mod edge;
+pub mod email;
 pub mod http;
 pub mod ingest;
 pub mod jwt;

@@ -20,7 +20,7 @@ use crate::tables::feedback::{FeedbackRecord, FeedbackTable};
 use crate::tables::readings::{ReadingsTable, Samples};
 use crate::tables::timeline_events::{ShownEvent, TimelineEventsTable};
 
-pub use crate::collar::CollarLookup;
+pub use crate::collar::{CollarLookup, Role};
 pub use crate::ingest::ReadingStore;
 
 /// A page of items and where the next one starts (an opaque DynamoDB key, cursor-encoded at
@@ -51,8 +51,41 @@ pub trait CollarStore: CollarLookup {
         pet: &Pet,
         now: i64,
     ) -> impl Future<Output = Result<Collar, StoreError>> + Send;
-    /// Releases a collar `owner` owns, keeping its registration; `ConditionFailed` otherwise.
+    /// Releases a collar `owner` owns, keeping its registration, and ends its household;
+    /// `ConditionFailed` otherwise.
     fn release(&self, collar_id: &str, owner: &str, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Up to `limit` collars shared with `user_id` (memberships that count now), by collar
+    /// id after `after`, with the user's role; and whether more follow.
+    fn shared_with(
+        &self,
+        user_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<(Collar, Role)>, bool), StoreError>> + Send;
+}
+
+/// [`CollarStore::shared_with`] over any lookup: each membership checked against its collar
+/// (the user index may lag a removal; the collar's household decides).
+pub async fn shared_with<L: CollarLookup>(
+    lookup: &L,
+    mut memberships: Vec<crate::tables::members::Membership>,
+    user_id: &str,
+    after: &str,
+    limit: usize,
+) -> Result<(Vec<(Collar, Role)>, bool), StoreError> {
+    memberships.sort_by(|a, b| a.collar_id.cmp(&b.collar_id));
+    let now_s = chrono::Utc::now().timestamp();
+    let mut out = Vec::new();
+    for m in memberships.into_iter().filter(|m| m.collar_id.as_str() > after) {
+        let Some(collar) = lookup.collar(&m.collar_id).await? else { continue };
+        if let Some(role) = crate::collar::role_of(&collar, Some(&m), user_id, now_s) {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            out.push((collar, role));
+        }
+    }
+    Ok((out, false))
 }
 
 impl CollarStore for CollarsTable {
@@ -72,7 +105,21 @@ impl CollarStore for CollarsTable {
         CollarsTable::update_pet(self, collar_id, owner, pet, now).await
     }
     async fn release(&self, collar_id: &str, owner: &str, now: i64) -> Result<(), StoreError> {
-        CollarsTable::release(self, collar_id, owner, now).await
+        CollarsTable::release(self, collar_id, owner, now).await?;
+        // The release already ended every membership (no household left); this clears them.
+        if let Some(members) = self.members_table() {
+            members.end_household(collar_id).await?;
+        }
+        Ok(())
+    }
+    async fn shared_with(
+        &self,
+        user_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<(Vec<(Collar, Role)>, bool), StoreError> {
+        let Some(members) = self.members_table() else { return Ok((Vec::new(), false)) };
+        shared_with(self, members.memberships_of(user_id).await?, user_id, after, limit).await
     }
 }
 

@@ -168,7 +168,12 @@ impl Tokens {
 /// inside while claimed); claim only unowned with the right code, update and release only by
 /// the owner. `.1` logs each store call by name, so tests can compare what different paths do.
 #[derive(Default)]
-pub struct MemoryCollars(pub Mutex<BTreeMap<String, Registration>>, pub Mutex<Vec<&'static str>>);
+pub struct MemoryCollars(
+    pub Mutex<BTreeMap<String, Registration>>,
+    pub Mutex<Vec<&'static str>>,
+    /// Memberships, as the members table holds them.
+    pub Mutex<Vec<crate::tables::members::Membership>>,
+);
 
 impl MemoryCollars {
     fn log(&self, call: &'static str) {
@@ -192,6 +197,27 @@ impl MemoryCollars {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(collar.collar_id.clone(), reg);
     }
 
+    /// Adds `user_id` to the household of `collar_id` (which must be owned) as `role`.
+    pub fn add_member(&self, collar_id: &str, user_id: &str, role: crate::collar::Role, ends_at: Option<i64>) {
+        let household = self.0.lock().unwrap_or_else(|p| p.into_inner())[collar_id]
+            .owned
+            .as_ref()
+            .expect("owned")
+            .household
+            .clone();
+        let mut members = self.2.lock().unwrap_or_else(|p| p.into_inner());
+        members.retain(|m| !(m.collar_id == collar_id && m.user_id == user_id));
+        members.push(crate::tables::members::Membership {
+            collar_id: collar_id.into(),
+            user_id: user_id.into(),
+            role,
+            household,
+            joined_ms: 0,
+            invited_by: "owner".into(),
+            ends_at,
+        });
+    }
+
     /// `f` on the owner's collar `collar_id`; `ConditionFailed` when it is not theirs.
     fn with_owned<T>(
         &self,
@@ -211,6 +237,20 @@ impl CollarLookup for MemoryCollars {
     async fn collar(&self, collar_id: &str) -> Result<Option<Collar>, StoreError> {
         self.log("collar");
         Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).get(collar_id).and_then(|r| r.owned.clone()))
+    }
+    async fn membership(
+        &self,
+        collar_id: &str,
+        user_id: &str,
+    ) -> Result<Option<crate::tables::members::Membership>, StoreError> {
+        self.log("membership");
+        let members = self.2.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(members.iter().find(|m| m.collar_id == collar_id && m.user_id == user_id).cloned())
+    }
+    async fn members(&self, collar_id: &str) -> Result<Vec<crate::tables::members::Membership>, StoreError> {
+        self.log("members");
+        let members = self.2.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(members.iter().filter(|m| m.collar_id == collar_id).cloned().collect())
     }
 }
 
@@ -236,6 +276,7 @@ impl CollarStore for MemoryCollars {
             created_at: c.now_ms / 1000,
             updated_at: c.now_ms / 1000,
             visible_from: if c.owners_seen == 0 { 0 } else { c.now_ms },
+            household: c.household.into(),
         };
         reg.owners_so_far += 1;
         reg.owned = Some(collar.clone());
@@ -271,7 +312,19 @@ impl CollarStore for MemoryCollars {
         })
     }
     async fn release(&self, collar_id: &str, owner: &str, _now: i64) -> Result<(), StoreError> {
-        self.with_owned(collar_id, owner, |reg| reg.owned = None)
+        self.with_owned(collar_id, owner, |reg| reg.owned = None)?;
+        self.2.lock().unwrap_or_else(|p| p.into_inner()).retain(|m| m.collar_id != collar_id);
+        Ok(())
+    }
+    async fn shared_with(
+        &self,
+        user_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<(Vec<(Collar, crate::collar::Role)>, bool), StoreError> {
+        let mine: Vec<_> =
+            self.2.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|m| m.user_id == user_id).cloned().collect();
+        crate::stores::shared_with(self, mine, user_id, after, limit).await
     }
 }
 

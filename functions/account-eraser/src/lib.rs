@@ -22,6 +22,7 @@ use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::feedback::calibration_key;
 use petty_shared::tables::lockouts::{ADDRESS_RATES, LockoutsTable, rate_key};
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::notifications::{NotificationsTable, user_pk};
 use petty_shared::tables::sessions::SessionsTable;
 use petty_shared::tables::users::UsersTable;
@@ -88,6 +89,7 @@ pub struct Eraser {
     pub sessions: SessionsTable,
     pub lockouts: LockoutsTable,
     pub collars: CollarsTable,
+    pub members: MembersTable,
     pub notifications: NotificationsTable,
     pub audit: AuditTable,
     pub s3: aws_sdk_s3::Client,
@@ -108,6 +110,7 @@ impl Eraser {
             sessions: SessionsTable::new(dynamodb.clone(), &cfg.tables.sessions_table),
             lockouts: LockoutsTable::new(dynamodb.clone(), &cfg.lockouts_table),
             collars: CollarsTable::new(dynamodb.clone(), &cfg.tables.collars_table),
+            members: MembersTable::new(dynamodb.clone(), &cfg.tables.members_table),
             notifications: NotificationsTable::new(dynamodb.clone(), &cfg.tables.notifications_table),
             audit: AuditTable::new(dynamodb.clone(), &cfg.tables.audit_table, cfg.audit_retention_days),
             s3: petty_shared::aws::s3(sdk),
@@ -277,6 +280,9 @@ impl Eraser {
                 Ok(()) | Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
             }
+            // The release ended the household (no household id left); this clears its items.
+            *p.deleted.entry("household_memberships".into()).or_default() +=
+                self.members.end_household(&w.collar_id).await? as u64;
         }
         // 2. Each collar's data of this ownership.
         for w in &windows {
@@ -290,7 +296,32 @@ impl Eraser {
             p.collars_done.push(w.collar_id.clone());
             self.users.put_erasure(user_id, &save(&p), expires).await?;
         }
-        // 3. The account's own items elsewhere.
+        // 3. The account's own items elsewhere: its verdicts on collars shared with it, then
+        // its memberships.
+        for m in self.members.memberships_of(user_id).await? {
+            let not_theirs = |i: &Item| {
+                let sk = get_s(i, "sk").unwrap_or_default();
+                let parts: Vec<&str> = sk.split('#').collect();
+                !(matches!(parts.first(), Some(&"cur") | Some(&"hist")) && parts.get(3) == Some(&user_id))
+            };
+            let c = vec![(":c", s(&m.collar_id))];
+            let feedback = self
+                .delete_query(
+                    &self.cfg.tables.feedback_table,
+                    ["collar_id", "sk"],
+                    "collar_id = :c",
+                    c,
+                    not_theirs,
+                    stop,
+                )
+                .await?;
+            let Some(feedback) = feedback else {
+                self.users.put_erasure(user_id, &save(&p), expires).await?;
+                return self.resume(user_id, erasure_id).await;
+            };
+            *p.deleted.entry("feedback".into()).or_default() += feedback;
+        }
+        *p.deleted.entry("memberships".into()).or_default() += self.members.remove_user(user_id).await? as u64;
         let destinations = self.notifications.destinations(user_id).await?;
         for device in &destinations.devices {
             if let Err(e) = self.sns.delete_endpoint().endpoint_arn(&device.endpoint_arn).send().await {

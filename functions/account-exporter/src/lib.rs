@@ -15,6 +15,7 @@ use petty_shared::api::{Export, ExportStatus};
 use petty_shared::batch::{BatchResponse, ItemFailure, SqsEvent};
 use petty_shared::dynamo::{Item, StoreError, get_s, n, query_page, s};
 use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::notifications::NotificationsTable;
 use petty_shared::tables::sessions::SessionsTable;
 use petty_shared::tables::users::UsersTable;
@@ -120,7 +121,8 @@ impl Exporter {
         Self {
             users: UsersTable::new(dynamodb.clone(), &cfg.tables.users_table),
             sessions: SessionsTable::new(dynamodb.clone(), &cfg.tables.sessions_table),
-            collars: CollarsTable::new(dynamodb.clone(), &cfg.tables.collars_table),
+            collars: CollarsTable::new(dynamodb.clone(), &cfg.tables.collars_table)
+                .with_members(MembersTable::new(dynamodb.clone(), &cfg.tables.members_table)),
             notifications: NotificationsTable::new(dynamodb.clone(), &cfg.tables.notifications_table),
             s3: petty_shared::aws::s3(sdk),
             dynamodb,
@@ -250,6 +252,16 @@ impl Exporter {
         for c in &collars {
             a.line(&json!({"collar_id": c.collar_id, "pet": c.pet, "claimed_at": c.created_at, "visible_from_ms": c.visible_from_ms()}))?;
         }
+        // The households the person is a member of (their role; the readings stay the owner's).
+        let memberships = self.collars.members_table().map(|m| m.memberships_of(user_id));
+        let memberships = match memberships {
+            Some(query) => query.await?,
+            None => Vec::new(),
+        };
+        a.entry("memberships.jsonl")?;
+        for m in &memberships {
+            a.line(&json!({"collar_id": m.collar_id, "role": m.role, "joined_ms": m.joined_ms, "ends_at": m.ends_at}))?;
+        }
         a.entry("readings.jsonl")?;
         for c in &collars {
             let from = c.visible_from_ms().max(1);
@@ -281,13 +293,17 @@ impl Exporter {
             .await?;
         }
         a.entry("feedback.jsonl")?;
-        for c in &collars {
-            let calibration = petty_shared::tables::feedback::calibration_key(c.visible_from_ms());
+        // Their own verdicts on shared collars too (never a household calibration there).
+        let shared = memberships.iter().map(|m| (m.collar_id.clone(), None));
+        for (collar_id, visible_from) in
+            collars.iter().map(|c| (c.collar_id.clone(), Some(c.visible_from_ms()))).chain(shared)
+        {
+            let calibration = visible_from.map(petty_shared::tables::feedback::calibration_key).unwrap_or_default();
             let me = user_id.to_owned();
             self.dump(
                 &mut a,
                 &cfg.tables.feedback_table,
-                ("collar_id", s(&c.collar_id)),
+                ("collar_id", s(&collar_id)),
                 None,
                 move |i| {
                     let sk = get_s(i, "sk").unwrap_or_default();

@@ -8,6 +8,8 @@ pub struct AlertsConfig {
     pub common: CommonConfig,
     /// Collars: the ownership check and the caller's collars.
     pub collars_table: String,
+    /// Households: whom the collar is shared with.
+    pub members_table: String,
     /// API keys, the audit trail and cursors.
     pub routes: DataRouteConfig,
     /// Zones, settings, the evaluator's state and alerts.
@@ -21,6 +23,7 @@ impl FromEnv for AlertsConfig {
         Ok(Self {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
+            members_table: env.required("MEMBERS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
             alerts_table: env.required("ALERTS_TABLE")?,
             notifications_table: env.required("NOTIFICATIONS_TABLE")?,

@@ -15,8 +15,8 @@ use petty_alert_rules::zone;
 use petty_shared::api::alerts::{self as wire, AlertSettings, AlertStatus, MAX_ZONES, ZoneSpec, is_zone_id};
 use petty_shared::api::notifications::AlertDetail;
 use petty_shared::audit::AuditStore;
-use petty_shared::auth::{ApiKeyStore, Principal};
-use petty_shared::collar::{Collar, owned};
+use petty_shared::auth::{ApiKeyStore, Principal, PrincipalKind};
+use petty_shared::collar::{Collar, Need, access};
 use petty_shared::dynamo::s;
 use petty_shared::edge::Edge;
 use petty_shared::http::query::{self, WindowRule};
@@ -30,6 +30,7 @@ use petty_shared::tables::alerts::{AlertRecord, AlertsTable, StoredZone};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::notifications::NotificationsTable;
 
 pub use config::AlertsConfig;
@@ -95,7 +96,8 @@ impl<S: SecretSource> AlertsApp<S> {
     pub fn new(cfg: &AlertsConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         Self {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
-            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
+                .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
             alerts: AlertsTable::new(dynamodb.clone(), cfg.alerts_table.clone()),
             notifications: NotificationsTable::new(dynamodb, cfg.notifications_table.clone()),
         }
@@ -121,34 +123,44 @@ where
 
     /// The caller's alert by id: another owner's, or one from before this owner's claim, is
     /// a 404 like none.
-    async fn visible_alert(&self, principal: &Principal, alert_id: &str) -> Result<AlertKey, ApiError> {
+    async fn visible_alert(&self, principal: &Principal, alert_id: &str, need: Need) -> Result<AlertKey, ApiError> {
         let key = parse_alert_id(alert_id).ok_or_else(no_alert)?;
-        let collar = owned(&self.collars, principal, &key.collar_id).await.map_err(|e| match e {
-            ApiError::NotFound(_) => no_alert(),
-            other => other,
-        })?;
+        let collar =
+            access(&self.collars, principal, &key.collar_id, need).await.map(|a| a.collar).map_err(|e| match e {
+                ApiError::NotFound(_) => no_alert(),
+                other => other,
+            })?;
         if key.opened_ms < collar.visible_from_ms() {
             return Err(no_alert());
         }
         Ok(key)
     }
 
-    /// One alert and its delivery log.
+    /// One alert and the caller's part of its delivery log.
     async fn get_alert(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require(req, READ).await?;
-        let key = self.visible_alert(&principal, m.param("alert_id")).await?;
+        let key = self.visible_alert(&principal, m.param("alert_id"), Need::Read).await?;
         let alert = self.alerts.alert(&key).await?.ok_or_else(no_alert)?;
-        let deliveries = self.notifications.deliveries(&alert.alert_id).await?.iter().map(|d| d.view()).collect();
+        // Each person sees the deliveries to their own destinations (`owner_id` of a delivery
+        // is its recipient), never another member's webhooks or devices.
+        let deliveries = self
+            .notifications
+            .deliveries(&alert.alert_id)
+            .await?
+            .iter()
+            .filter(|d| d.owner_id == principal.user_id)
+            .map(|d| d.view())
+            .collect();
         json_response(StatusCode::OK, &AlertDetail { alert: alert.view(), deliveries })
     }
 
-    async fn collar(&self, principal: &Principal, m: &Matched<Route>) -> Result<Collar, ApiError> {
-        owned(&self.collars, principal, m.param("collar_id")).await
+    async fn collar(&self, principal: &Principal, m: &Matched<Route>, need: Need) -> Result<Collar, ApiError> {
+        Ok(access(&self.collars, principal, m.param("collar_id"), need).await?.collar)
     }
 
     async fn put_zone(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let collar = self.collar(&principal, m).await?;
+        let collar = self.collar(&principal, m, Need::ManageAlerts).await?;
         let zone_id = m.param("zone_id");
         if !is_zone_id(zone_id) {
             return Err(ApiError::bad_request("invalid_zone_id", "zone_id must match ^[a-z0-9-]{1,32}$"));
@@ -169,14 +181,14 @@ where
 
     async fn list_zones(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require(req, READ).await?;
-        let collar = self.collar(&principal, m).await?;
+        let collar = self.collar(&principal, m, Need::Read).await?;
         let zones = self.alerts.zones(&collar.collar_id).await?;
         json_response(StatusCode::OK, &wire::ZoneList { zones: zones.iter().map(StoredZone::view).collect() })
     }
 
     async fn delete_zone(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let collar = self.collar(&principal, m).await?;
+        let collar = self.collar(&principal, m, Need::ManageAlerts).await?;
         let zone_id = m.param("zone_id");
         if !is_zone_id(zone_id) || !self.alerts.delete_zone(&collar.collar_id, zone_id).await? {
             return Err(ApiError::NotFound("no such zone".into()));
@@ -186,13 +198,13 @@ where
 
     async fn get_settings(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require(req, READ).await?;
-        let collar = self.collar(&principal, m).await?;
+        let collar = self.collar(&principal, m, Need::Read).await?;
         json_response(StatusCode::OK, &self.alerts.alert_settings(&collar.collar_id).await?)
     }
 
     async fn put_settings(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let collar = self.collar(&principal, m).await?;
+        let collar = self.collar(&principal, m, Need::ManageAlerts).await?;
         let mut settings: AlertSettings = json_body(req)?;
         settings.validate().map_err(|m| ApiError::bad_request("invalid_alert_settings", m))?;
         settings.disabled.sort();
@@ -204,9 +216,14 @@ where
     /// The collars a listing spans: the one asked for, or every collar the caller may see.
     async fn listed_collars(&self, req: &Request, principal: &Principal) -> Result<Vec<Collar>, ApiError> {
         if let Some(id) = query_param(req, "collar_id") {
-            return Ok(vec![owned(&self.collars, principal, &id).await?]);
+            return Ok(vec![access(&self.collars, principal, &id, Need::Read).await?.collar]);
         }
-        let (collars, _) = self.collars.collars_of_owner(&principal.user_id, MAX_COLLARS, None).await?;
+        let (mut collars, _) = self.collars.collars_of_owner(&principal.user_id, MAX_COLLARS, None).await?;
+        // A person also sees the alerts of collars shared with them; an API key only its owner's.
+        if principal.kind == PrincipalKind::User {
+            let (shared, _) = self.collars.shared_with(&principal.user_id, "", MAX_COLLARS as usize).await?;
+            collars.extend(shared.into_iter().map(|(c, _)| c));
+        }
         Ok(collars.into_iter().filter(|c| principal.require_collar(&c.collar_id).is_ok()).collect())
     }
 
@@ -267,7 +284,7 @@ where
 
     async fn ack(&self, req: &Request, m: &Matched<Route>, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let key = self.visible_alert(&principal, m.param("alert_id")).await?;
+        let key = self.visible_alert(&principal, m.param("alert_id"), Need::ManageAlerts).await?;
         let alert = self.alerts.acknowledge(&key, now_ms()).await?.ok_or_else(no_alert)?;
         inv.metric_with(
             "AlertsAcknowledged",

@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use petty_shared::http::ApiError;
-use unicode_normalization::UnicodeNormalization;
 
 /// Password length bounds, in characters (checked before any hashing).
 pub const PASSWORD_MIN_CHARS: usize = 12;
@@ -25,28 +24,8 @@ fn common_passwords() -> &'static HashSet<&'static str> {
     SET.get_or_init(|| COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect())
 }
 
-/// Trims, NFKC-normalizes and lower-cases an email, then checks its shape.
-pub fn normalize_email(raw: &str) -> Result<String, ApiError> {
-    let email: String = raw.trim().nfkc().collect::<String>().to_lowercase();
-    let invalid = || ApiError::unprocessable("invalid_email", "email must look like name@example.com");
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid());
-    }
-    let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
-    if local.is_empty()
-        || local.len() > 64
-        || local.contains('@')
-        || domain.len() < 3
-        || !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-        || !domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
-    {
-        return Err(invalid());
-    }
-    Ok(email)
-}
+/// E-mail addresses are normalised once, in the common crate (households invite by them too).
+pub use petty_shared::email::normalize_email;
 
 /// True when the password is a known-common one, or one followed only by digits/symbols.
 pub fn is_common_password(password: &str) -> bool {

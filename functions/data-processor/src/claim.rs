@@ -13,7 +13,7 @@ use petty_shared::api;
 use petty_shared::audit::{self, AuditEvent, AuditStore};
 use petty_shared::auth::ApiKeyStore;
 use petty_shared::claim_code::ClaimCode;
-use petty_shared::collar::is_collar_id;
+use petty_shared::collar::{Role, is_collar_id};
 use petty_shared::dynamo::StoreError;
 use petty_shared::http::{ApiError, json_body, json_response, source_ip};
 use petty_shared::ingest::ReadingStore;
@@ -72,7 +72,7 @@ where
 
     let registration = app.collars.registration(&body.collar_id).await?;
     if let Some(own) = registration.as_ref().and_then(|r| r.owned.as_ref()).filter(|c| c.owner_id == me) {
-        return json_response(StatusCode::OK, &app.collar_view(own).await?);
+        return json_response(StatusCode::OK, &app.collar_view(own, Role::Owner).await?);
     }
     let hour = now.div_euclid(3600);
     let claimed_subject = format!("claimed#user#{me}#{hour}");
@@ -88,6 +88,7 @@ where
         return Err(ApiError::TooManyRequests { retry_after_s: ((hour + 1) * 3600 - now).max(1) as u64 });
     }
     let hash = code.hash();
+    let household = petty_shared::collar::new_household();
     let attempt = ClaimRequest {
         collar_id: &body.collar_id,
         owner_id: me,
@@ -95,12 +96,13 @@ where
         claim_code_hash: &hash,
         owners_seen: registration.as_ref().map_or(0, |r| r.owners_so_far),
         now_ms,
+        household: &household,
     };
     match app.collars.claim(&attempt).await {
         Ok(collar) => {
             app.counters.bump_counter(&claimed_subject, (hour + 2) * 3600).await?;
             audit::emit(&app.edge.audit, audit("collar_claimed", "success")).await;
-            json_response(StatusCode::CREATED, &app.collar_view(&collar).await?)
+            json_response(StatusCode::CREATED, &app.collar_view(&collar, Role::Owner).await?)
         }
         Err(StoreError::ConditionFailed) => {
             audit::emit(&app.edge.audit, audit("collar_claim", "failure")).await;

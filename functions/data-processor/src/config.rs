@@ -10,6 +10,8 @@ pub struct DataConfig {
     pub readings_table: String,
     /// Claim attempts and claims per hour.
     pub claim_attempts_table: String,
+    /// Households: the access check reads a caller's membership; a release ends them.
+    pub members_table: String,
     /// API keys, the audit trail and cursors.
     pub routes: DataRouteConfig,
     /// Days readings are kept (DynamoDB TTL).
@@ -69,6 +71,7 @@ impl FromEnv for DataConfig {
             collars_table: env.required("COLLARS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
             claim_attempts_table: env.required("CLAIM_ATTEMPTS_TABLE")?,
+            members_table: env.required("MEMBERS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
             retention_days: petty_shared::config::reading_retention_days(env)?,
             claims: ClaimLimits {

@@ -10,6 +10,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use petty_shared::audit::AuditStore;
 use petty_shared::auth::{ApiKeyStore, Principal};
+use petty_shared::collar::Need;
 use petty_shared::http::{ApiError, Invocation, json_response};
 use petty_shared::ingest::{IngestReport, ReadingStore, before_claim_rejection, store_valid, validate_all};
 use petty_shared::metrics::Unit;
@@ -85,12 +86,13 @@ where
     let (inputs, is_batch) = split_body(body)?;
     let (valid, mut rejected) = validate_all(&inputs, chrono::Utc::now().timestamp_millis());
 
-    // Every collar named must be the caller's (another owner's is a 404, like a missing one)
-    // and allowed for an API key limited to some collars (403).
+    // Every collar named must be the caller's to feed (the owner's right; another owner's
+    // collar is a 404, like a missing one, a member's a 403) and allowed for an API key
+    // limited to some collars (403).
     let mut visible_from = HashMap::new();
     let collars: HashSet<&str> = valid.iter().map(|(_, r)| r.collar_id.as_str()).collect();
     for collar in collars {
-        let owned = app.owned_collar(principal, collar).await?;
+        let owned = app.collar_for(principal, collar, Need::ManageMembers).await?.collar;
         visible_from.insert(collar.to_owned(), owned.visible_from_ms());
     }
     // Accepted means visible: a reading from before this owner's claim is a previous owner's.

@@ -13,7 +13,7 @@ use lambda_http::{Body, Request, Response};
 use petty_shared::api;
 use petty_shared::audit::{self, AuditEvent, AuditStore};
 use petty_shared::auth::{ApiKeyStore, Principal};
-use petty_shared::collar::{Collar, not_found, owned};
+use petty_shared::collar::{Access, Collar, Need, Role, access, not_found};
 use petty_shared::dynamo::StoreError;
 use petty_shared::edge::Edge;
 use petty_shared::http::query::{self, collar_id};
@@ -28,6 +28,7 @@ use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::claim_attempts::ClaimAttemptsTable;
 use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::readings::ReadingsTable;
 
 pub use config::{ClaimLimits, DataConfig};
@@ -72,11 +73,12 @@ pub struct DataApp<S, C = CollarsTable, R = ReadingsTable, N = ClaimAttemptsTabl
 
 /// A stored collar as its owner sees it, with the fleet status of its latest reading of this
 /// ownership (none from before the claim).
-fn collar_view(c: &Collar, latest: Option<&Reading>) -> api::Collar {
+fn collar_view(c: &Collar, role: Role, latest: Option<&Reading>) -> api::Collar {
     let latest = latest.filter(|r| r.timestamp_ms >= c.visible_from_ms());
     api::Collar {
         collar_id: c.collar_id.clone(),
         pet: c.pet.clone(),
+        role,
         claimed_at: format_ms(c.created_at * 1000),
         updated_at: format_ms(c.updated_at * 1000),
         last_seen_at: latest.map(|r| format_ms(r.timestamp_ms)),
@@ -103,6 +105,9 @@ fn now_s() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// The cursor key of `GET /v1/collars` once it lists shared collars: the last collar id shown.
+const SHARED_AFTER: &str = "shared_after";
+
 /// Collars are managed with a person's token holding this scope.
 pub(crate) const MANAGE: &str = "collars:manage";
 
@@ -111,7 +116,8 @@ impl<S: SecretSource> DataApp<S> {
     pub fn new(cfg: &DataConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         Self {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
-            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
+                .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
             readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), cfg.retention_days),
             counters: ClaimAttemptsTable::new(dynamodb, cfg.claim_attempts_table.clone()),
             claim_limits: cfg.claims,
@@ -134,36 +140,63 @@ where
     }
 
     /// The collar with its fleet status (one read of its latest reading).
-    async fn collar_view(&self, c: &Collar) -> Result<api::Collar, ApiError> {
+    async fn collar_view(&self, c: &Collar, role: Role) -> Result<api::Collar, ApiError> {
         let latest = self.readings.latest_reading(&c.collar_id).await?;
-        Ok(collar_view(c, latest.as_ref()))
+        Ok(collar_view(c, role, latest.as_ref()))
     }
 
-    async fn owned_collar(&self, principal: &Principal, collar_id: &str) -> Result<Collar, ApiError> {
-        owned(&self.collars, principal, collar_id).await
+    /// The one access check ([`access`]) on this function's store.
+    pub(crate) async fn collar_for(
+        &self,
+        principal: &Principal,
+        collar_id: &str,
+        need: Need,
+    ) -> Result<Access, ApiError> {
+        access(&self.collars, principal, collar_id, need).await
     }
 
+    /// The caller's collars: those they own (by the owner index), then those shared with them
+    /// (by collar id); the cursor says which part it continues.
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         let limit = query::limit(req, 50, 100)? as i32;
         let codec = self.edge.cursor_codec().await?;
         let scope = format!("collars:{}", principal.user_id);
         let start = petty_shared::http::query_param(req, "cursor").map(|c| codec.decode(&scope, &c)).transpose()?;
-        let (collars, next) = self.collars.collars_of_owner(&principal.user_id, limit, start).await?;
+        let shared_after = start.as_ref().and_then(|k| k.get(SHARED_AFTER)).and_then(|v| v.as_s().ok()).cloned();
+        let mut views = Vec::new();
+        let mut next = None;
+        if shared_after.is_none() {
+            let (owned, owned_next) = self.collars.collars_of_owner(&principal.user_id, limit, start).await?;
+            views.extend(owned.iter().map(|c| collar_view(c, Role::Owner, None)));
+            next = owned_next;
+        }
+        if next.is_none() {
+            // The room left on this page (none after a full page of owned collars: then this
+            // only tells whether a shared one follows).
+            let room = limit as usize - views.len();
+            let after = shared_after.unwrap_or_default();
+            let (shared, more) = self.collars.shared_with(&principal.user_id, &after, room).await?;
+            if more {
+                let last = shared.last().map_or(after, |(c, _)| c.collar_id.clone());
+                next =
+                    Some(std::collections::HashMap::from([(SHARED_AFTER.to_owned(), petty_shared::dynamo::s(last))]));
+            }
+            views.extend(shared.iter().map(|(c, role)| collar_view(c, *role, None)));
+        }
         let next_cursor = next.map(|k| codec.encode(&scope, &k)).transpose()?;
-        let page = api::CollarPage { collars: collars.iter().map(|c| collar_view(c, None)).collect(), next_cursor };
-        json_response(StatusCode::OK, &page)
+        json_response(StatusCode::OK, &api::CollarPage { collars: views, next_cursor })
     }
 
     async fn get(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let collar = self.owned_collar(&principal, collar_id).await?;
-        json_response(StatusCode::OK, &self.collar_view(&collar).await?)
+        let Access { collar, role } = self.collar_for(&principal, collar_id, Need::Read).await?;
+        json_response(StatusCode::OK, &self.collar_view(&collar, role).await?)
     }
 
     async fn patch(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        let collar = self.owned_collar(&principal, collar_id).await?;
+        let Access { collar, role } = self.collar_for(&principal, collar_id, Need::ManageAlerts).await?;
         let patch: api::UpdateCollar = json_body(req)?;
         let mut pet = collar.pet.clone();
         let p = patch.pet;
@@ -186,16 +219,18 @@ where
             pet.timezone = p.timezone;
         }
         pet.validate(chrono::Utc::now().date_naive()).map_err(|m| ApiError::unprocessable("invalid_pet", m))?;
-        let updated = match self.collars.update_pet(collar_id, &principal.user_id, &pet, now_s()).await {
+        // Conditioned on the owner read by the access check: a collar released or transferred
+        // meanwhile is not changed.
+        let updated = match self.collars.update_pet(collar_id, &collar.owner_id, &pet, now_s()).await {
             Err(StoreError::ConditionFailed) => return Err(not_found()),
             other => other?,
         };
-        json_response(StatusCode::OK, &self.collar_view(&updated).await?)
+        json_response(StatusCode::OK, &self.collar_view(&updated, role).await?)
     }
 
     async fn release(&self, req: &Request, collar_id: &str) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
-        self.owned_collar(&principal, collar_id).await?;
+        self.collar_for(&principal, collar_id, Need::ManageMembers).await?;
         match self.collars.release(collar_id, &principal.user_id, now_s()).await {
             Err(StoreError::ConditionFailed) => return Err(not_found()),
             other => other?,
@@ -209,7 +244,7 @@ where
     async fn realtime(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require(req, "readings:read").await?;
         let collar_id = collar_id(req)?;
-        let collar = self.owned_collar(&principal, &collar_id).await?;
+        let collar = self.collar_for(&principal, &collar_id, Need::Read).await?.collar;
         // Readings from before this owner's claim may belong to a previous owner.
         let claimed_ms = collar.visible_from_ms();
         let latest = self

@@ -8,6 +8,8 @@ pub struct FeedbackConfig {
     pub common: CommonConfig,
     /// Collars: the ownership check.
     pub collars_table: String,
+    /// Households: whom the collar is shared with.
+    pub members_table: String,
     /// API keys, the audit trail and cursors.
     pub routes: DataRouteConfig,
     /// What the timeline showed per day: feedback is accepted only on those events.
@@ -21,6 +23,7 @@ impl FromEnv for FeedbackConfig {
         Ok(Self {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
+            members_table: env.required("MEMBERS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
             timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
             feedback_table: env.required("FEEDBACK_TABLE")?,

@@ -16,7 +16,7 @@ use petty_shared::api::format_ms;
 use petty_shared::audit::AuditStore;
 use petty_shared::auth::ApiKeyStore;
 use petty_shared::auth::Principal;
-use petty_shared::collar::{Collar, owned};
+use petty_shared::collar::{Collar, Need, access};
 use petty_shared::edge::Edge;
 use petty_shared::http::query::{self, WindowRule, collar_id};
 use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_body, json_response, query_param, route};
@@ -27,6 +27,7 @@ use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::feedback::{FeedbackRecord, FeedbackTable};
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::timeline_events::TimelineEventsTable;
 
 pub use config::FeedbackConfig;
@@ -111,7 +112,8 @@ impl<S: SecretSource> FeedbackApp<S> {
     pub fn new(cfg: &FeedbackConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         Self {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
-            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
+                .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
             feedback: FeedbackTable::new(dynamodb.clone(), cfg.feedback_table.clone()),
             shown: TimelineEventsTable::new(dynamodb, cfg.timeline_events_table.clone()),
         }
@@ -133,19 +135,29 @@ where
     }
 
     async fn collar_of(&self, req: &Request, principal: &Principal) -> Result<Collar, ApiError> {
-        owned(&self.collars, principal, &collar_id(req)?).await
+        Ok(access(&self.collars, principal, &collar_id(req)?, Need::Read).await?.collar)
     }
 
-    /// The owner's verdicts on this pet's events since the claim, as calibration reads them.
-    async fn recalibrate(&self, collar: &Collar, user_id: &str) -> Result<Calibration, ApiError> {
+    /// The pet's calibration from the household's verdicts since the claim: every current
+    /// verdict of the owner and of the caregivers whose membership counts now (the people
+    /// with the feedback right). A removed or expired caregiver's verdicts stay theirs, listed
+    /// for them, but stop shaping the pet's timeline at the next recalibration.
+    async fn recalibrate(&self, collar: &Collar) -> Result<Calibration, ApiError> {
         let verdicts =
             self.feedback.current_feedback(&collar.collar_id, collar.visible_from_ms(), now_ms() + DAY_MS).await?;
-        let mine: Vec<Judgement> = verdicts
+        let now_s = now_ms() / 1000;
+        let mut calibrators = vec![collar.owner_id.clone()];
+        for m in self.collars.members(&collar.collar_id).await? {
+            if m.active(&collar.household, now_s) && Need::Feedback.allowed(m.role) {
+                calibrators.push(m.user_id);
+            }
+        }
+        let household: Vec<Judgement> = verdicts
             .iter()
-            .filter(|v| v.user_id == user_id)
+            .filter(|v| calibrators.contains(&v.user_id))
             .map(|v| Judgement { behavior: v.behavior, corrected: v.corrected })
             .collect();
-        let c = Calibration::from_judgements(&mine);
+        let c = Calibration::from_judgements(&household);
         self.feedback.save_calibration(&collar.collar_id, collar.visible_from_ms(), &c, now_ms()).await?;
         Ok(c)
     }
@@ -162,10 +174,13 @@ where
             }
         })?;
         // Another owner's event looks exactly like one that does not exist.
-        let collar = owned(&self.collars, &principal, &sub.collar_id).await.map_err(|e| match e {
-            ApiError::NotFound(_) => no_event(),
-            other => other,
-        })?;
+        let collar = access(&self.collars, &principal, &sub.collar_id, Need::Feedback)
+            .await
+            .map(|a| a.collar)
+            .map_err(|e| match e {
+                ApiError::NotFound(_) => no_event(),
+                other => other,
+            })?;
         if sub.event_start < collar.visible_from_ms() {
             return Err(no_event());
         }
@@ -194,7 +209,7 @@ where
         inv.metric_with("FeedbackReceived", Unit::Count, 1.0, &[("behavior", behavior)]);
         let accuracy = if stored.correct { 100.0 } else { 0.0 };
         inv.metric_with("BehaviorAccuracy", Unit::Percent, accuracy, &[("behavior", behavior)]);
-        let calibration = self.recalibrate(&collar, &principal.user_id).await?;
+        let calibration = self.recalibrate(&collar).await?;
         json_response(
             StatusCode::CREATED,
             &api::FeedbackReceipt {

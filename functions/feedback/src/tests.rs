@@ -36,6 +36,7 @@ async fn app() -> (App, Tokens, Vec<i64>) {
         created_at: claimed_s,
         updated_at: claimed_s,
         visible_from: claimed_s * 1000,
+        household: "h1".into(),
     };
     collars.insert_owned(collar);
     let starts: Vec<i64> = (1..=3).map(|h| yesterday + h * 3_600_000).collect();

@@ -291,7 +291,7 @@ where
                 unavailable("the delivery queue")
             })?;
         let deliveries = dest
-            .targets(None)
+            .targets(None, petty_shared::tables::notifications::OWNER_EMAIL)
             .into_iter()
             .map(|(channel, destination_id)| wire::TestTarget { channel, destination_id })
             .collect();

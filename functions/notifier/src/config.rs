@@ -11,6 +11,8 @@ pub struct NotifierConfig {
     pub stage: String,
     /// Collars: the owner an alert's collar belongs to, since when.
     pub collars_table: String,
+    /// Households: whom the collar is shared with.
+    pub members_table: String,
     /// Destinations, settings and the delivery log.
     pub notifications_table: String,
     /// The owner's address (read-only: `USER#<id>`'s `email`).
@@ -36,6 +38,7 @@ impl FromEnv for NotifierConfig {
         Ok(Self {
             stage: env.required("STAGE")?,
             collars_table: env.required("COLLARS_TABLE")?,
+            members_table: env.required("MEMBERS_TABLE")?,
             notifications_table: env.required("NOTIFICATIONS_TABLE")?,
             users_table: env.required("USERS_TABLE")?,
             delivery_queue_url: env.required("DELIVERY_QUEUE_URL")?,

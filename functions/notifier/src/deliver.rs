@@ -6,12 +6,12 @@ use std::sync::Arc;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 use petty_shared::api::alerts::{Alert, AlertStatus, AlertType};
 use petty_shared::api::notifications::{Channel, EventKind, WebhookEvent, WebhookStatus};
-use petty_shared::collar::CollarLookup;
+use petty_shared::collar::{CollarLookup, recipients, role_of};
 use petty_shared::delivery_job::{DeliveryJob, delay_s};
 use petty_shared::dynamo::StoreError;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use petty_shared::tables::notifications::{
-    ATTEMPT_LEASE_MS, AttemptEnd, DeliveryKey, Destinations, NotificationsTable,
+    ATTEMPT_LEASE_MS, AttemptEnd, DeliveryKey, Destinations, NotificationsTable, OWNER_EMAIL, email_destination,
 };
 use petty_shared::webhook::signature;
 
@@ -87,7 +87,8 @@ pub struct Notifier<C, S> {
 }
 
 impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
-    /// An alert opened or resolved: every destination the owner's settings name.
+    /// An alert opened or resolved: for the owner and each member of the household whose
+    /// membership counts now, every destination their own settings name.
     pub async fn on_alert(
         &self,
         alert: &Alert,
@@ -100,20 +101,35 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
         if opened_ms < collar.visible_from_ms() {
             return Ok(Tally::default());
         }
-        let owner = collar.owner_id;
-        let dest = self.notifications.destinations(&owner).await?;
-        if event == EventKind::Resolved && !dest.settings.notify_resolved {
-            return Ok(Tally::default());
+        let mut tally = Tally::default();
+        for recipient in recipients(&self.collars, &collar, now_ms / 1000).await? {
+            let dest = self.notifications.destinations(&recipient).await?;
+            if event == EventKind::Resolved && !dest.settings.notify_resolved {
+                continue;
+            }
+            let hold = quiet_release_ms(dest.settings.quiet_hours.as_ref(), alert.kind, now_ms);
+            let targets = dest.targets(Some(alert.kind), &email_destination(&recipient, &collar.owner_id));
+            tally.extend(self.start_all(targets, event, &recipient, alert, hold, &dest, now_ms).await?);
         }
-        let hold = quiet_release_ms(dest.settings.quiet_hours.as_ref(), alert.kind, now_ms);
-        self.start_all(dest.targets(Some(alert.kind)), event, &owner, alert, hold, &dest, now_ms).await
+        Ok(tally)
+    }
+
+    /// Whether `recipient` still hears about the alert's collar (its owner, or a member whose
+    /// membership counts): a retry to someone removed from the household meanwhile ends.
+    async fn still_hears(&self, recipient: &str, alert: &Alert, now_ms: i64) -> Result<bool, NotifyError> {
+        let Some(collar) = self.collars.collar(&alert.collar_id).await? else { return Ok(false) };
+        if collar.owner_id == recipient {
+            return Ok(true);
+        }
+        let membership = self.collars.membership(&alert.collar_id, recipient).await?;
+        Ok(role_of(&collar, membership.as_ref(), recipient, now_ms / 1000).is_some())
     }
 
     /// The owner's test: every destination, whatever the settings and the hour.
     pub async fn on_test(&self, owner: &str, test_id: &str, now_ms: i64) -> Result<Tally, NotifyError> {
         let dest = self.notifications.destinations(owner).await?;
         let alert = test_alert(test_id, now_ms);
-        self.start_all(dest.targets(None), EventKind::Test, owner, &alert, None, &dest, now_ms).await
+        self.start_all(dest.targets(None, OWNER_EMAIL), EventKind::Test, owner, &alert, None, &dest, now_ms).await
     }
 
     /// A queued attempt: re-queued until due, then attempted if still the next one.
@@ -219,7 +235,11 @@ impl<C: CollarLookup, S: SecretSource> Notifier<C, S> {
             return Ok(());
         }
         let attempt = done + 1;
-        let sent = self.send(key, owner, alert, dest, now_ms).await?;
+        let sent = if key.event != EventKind::Test && !self.still_hears(owner, alert, now_ms).await? {
+            Sent::Gone("not_in_household".into())
+        } else {
+            self.send(key, owner, alert, dest, now_ms).await?
+        };
         let (end, outcome) = match sent {
             Sent::Verdict(Verdict::Delivered) => (AttemptEnd::Delivered, "sent"),
             Sent::Gone(error) => (AttemptEnd::Failed { error }, "gone"),

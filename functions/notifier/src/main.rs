@@ -10,6 +10,7 @@ use petty_notifier::webhook_client::WebhookClient;
 use petty_notifier::{BatchResponse, Event, Notifier, NotifierConfig, SERVICE, handle_batch};
 use petty_shared::metrics::{Metrics, Unit};
 use petty_shared::tables::collars::CollarsTable;
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::notifications::NotificationsTable;
 
 #[tokio::main(flavor = "current_thread")]
@@ -18,7 +19,8 @@ async fn main() -> Result<(), Error> {
     let sdk = petty_shared::aws::load().await;
     let dynamodb = petty_shared::aws::dynamodb(&sdk);
     let notifier = Notifier {
-        collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+        collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
+            .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
         notifications: NotificationsTable::new(dynamodb.clone(), cfg.notifications_table.clone()),
         dynamodb: dynamodb.clone(),
         users: petty_shared::tables::users::UsersTable::new(dynamodb.clone(), cfg.users_table.clone()),

@@ -13,7 +13,7 @@ use petty_shared::api::{
 };
 use petty_shared::audit::AuditStore;
 use petty_shared::auth::ApiKeyStore;
-use petty_shared::collar::{Collar, owned};
+use petty_shared::collar::{Collar, Need, access};
 use petty_shared::dynamo::n;
 use petty_shared::edge::Edge;
 use petty_shared::http::query::{self, TimeWindow, WindowRule, collar_id};
@@ -25,6 +25,7 @@ use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::feedback::{FeedbackRecord, FeedbackTable};
+use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::readings::ReadingsTable;
 use petty_shared::tables::timeline_events::TimelineEventsTable;
 
@@ -154,7 +155,8 @@ impl<S: SecretSource> TimelineApp<S> {
     pub fn new(cfg: &TimelineConfig, dynamodb: aws_sdk_dynamodb::Client, secrets: Arc<SecretCache<S>>) -> Self {
         Self {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
-            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone()),
+            collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
+                .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
             // Read-only here: the retention only matters to writers.
             readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), 1),
             feedback: FeedbackTable::new(dynamodb.clone(), cfg.feedback_table.clone()),
@@ -252,7 +254,7 @@ where
                     .ok_or(petty_shared::cursor::InvalidCursor)?,
             ),
         };
-        let collar = owned(&self.collars, &principal, &q.collar_id).await?;
+        let collar = access(&self.collars, &principal, &q.collar_id, Need::Read).await?.collar;
         // A later page only needs the days from where the previous one stopped.
         let from = after.map_or(from_ms, |a| a.clamp(from_ms, to_ms));
         let analysis = self.analyse(&collar, &principal.user_id, from, to_ms, inv).await?;
@@ -306,7 +308,7 @@ where
     async fn plan(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require(req, "timeline:read").await?;
         let collar_id = collar_id(req)?;
-        let collar = owned(&self.collars, &principal, &collar_id).await?;
+        let collar = access(&self.collars, &principal, &collar_id, Need::Read).await?.collar;
         let to = now_ms();
         let from = (to - PLAN_WINDOW_MS).max(collar.visible_from_ms());
         let analysis = self.analyse(&collar, &principal.user_id, from, to, inv).await?;

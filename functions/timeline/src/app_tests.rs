@@ -50,6 +50,7 @@ fn app(claimed_ms: i64) -> (App, Tokens, i64, Vec<petty_behaviour::Sample>) {
         created_at: claimed_s,
         updated_at: claimed_s,
         visible_from: claimed_s * 1000,
+        household: "h1".into(),
     };
     collars.insert_owned(collar);
     let readings = MemoryReadings::default();

@@ -8,6 +8,8 @@ pub struct TimelineConfig {
     pub common: CommonConfig,
     /// Collars: the ownership check and the pet's profile.
     pub collars_table: String,
+    /// Households: whom the collar is shared with.
+    pub members_table: String,
     /// Readings, queried by collar and time.
     pub readings_table: String,
     /// API keys, the audit trail and cursors.
@@ -23,6 +25,7 @@ impl FromEnv for TimelineConfig {
         Ok(Self {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
+            members_table: env.required("MEMBERS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
             timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,

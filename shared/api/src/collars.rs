@@ -134,6 +134,8 @@ pub struct UpdateCollar {
 pub struct Collar {
     pub collar_id: String,
     pub pet: Pet,
+    /// The caller's role: `owner`, or `caregiver`/`viewer` for a collar shared with them.
+    pub role: crate::members::Role,
     /// When this owner claimed it (RFC 3339).
     pub claimed_at: String,
     pub updated_at: String,

@@ -4,7 +4,9 @@
 //! the code), `registered_at` (Unix s), `iot_thing` (the AWS IoT thing, when it has one),
 //! `owners_so_far` (N); ownership, present only while owned: `owner_id`, `pet` (the profile as
 //! JSON), `created_at` (the claim, Unix s), `updated_at`, `visible_from` (Unix ms: the first
-//! reading time this owner sees); `released_at` after a release. GSI `owner_id-index`
+//! reading time this owner sees), `household` (a random id naming this ownership's household:
+//! a membership counts only while it names the collar's current one, see
+//! [`crate::tables::members`]); `released_at` after a release. GSI `owner_id-index`
 //! (`owner_id`, `collar_id`) is sparse: it holds owned collars only.
 //!
 //! A claim is one conditional update (registered, unowned, the code's hash, the owner count
@@ -36,6 +38,16 @@ pub struct Collar {
     /// it buffered before the claim is theirs), the claim itself for every later owner (what
     /// came before is a previous owner's).
     pub visible_from: i64,
+    /// This ownership's household id: new at every claim and transfer, gone at a release, so
+    /// no membership outlives the ownership it was granted in.
+    pub household: String,
+}
+
+/// A new household id (128 random bits, hex).
+pub fn new_household() -> String {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Collar {
@@ -81,6 +93,8 @@ fn collar_from(item: &Item) -> Option<Collar> {
         updated_at: get_n(item, "updated_at").unwrap_or_default(),
         // Items claimed before ownership epochs existed: from their claim.
         visible_from: get_n(item, "visible_from").unwrap_or(created_at * 1000),
+        // Collars claimed before households existed: one named by their claim.
+        household: get_s(item, "household").unwrap_or_else(|| format!("claim-{created_at}")),
     })
 }
 
@@ -105,6 +119,8 @@ pub struct ClaimRequest<'a> {
     /// `owners_so_far` as read just before: the claim holds only if nobody claimed meanwhile.
     pub owners_seen: i64,
     pub now_ms: i64,
+    /// The new ownership's household id ([`new_household`]).
+    pub household: &'a str,
 }
 
 fn pet_json(pet: &Pet) -> Result<String, StoreError> {
@@ -116,12 +132,24 @@ fn pet_json(pet: &Pet) -> Result<String, StoreError> {
 pub struct CollarsTable {
     client: Client,
     table: String,
+    members: Option<super::members::MembersTable>,
 }
 
 impl CollarsTable {
-    /// Over `table`.
+    /// Over `table`, knowing owners only (see [`CollarsTable::with_members`]).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), members: None }
+    }
+
+    /// The same, with the members table the access check reads a caller's membership from.
+    pub fn with_members(mut self, members: super::members::MembersTable) -> Self {
+        self.members = Some(members);
+        self
+    }
+
+    /// The members table, when given.
+    pub fn members_table(&self) -> Option<&super::members::MembersTable> {
+        self.members.as_ref()
     }
 
     /// A collar's item (one consistent `GetItem`).
@@ -219,7 +247,7 @@ impl CollarsTable {
             .key("collar_id", s(c.collar_id))
             .update_expression(
                 "SET owner_id = :me, pet = :pet, created_at = :now, updated_at = :now, visible_from = :vf, \
-                 owners_so_far = :next REMOVE released_at",
+                 owners_so_far = :next, household = :hh REMOVE released_at",
             )
             .condition_expression(
                 "attribute_exists(collar_id) AND attribute_not_exists(owner_id) AND claim_code_hash = :h \
@@ -233,6 +261,7 @@ impl CollarsTable {
             .expression_attribute_values(":h", s(c.claim_code_hash))
             .expression_attribute_values(":seen", n(c.owners_seen))
             .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":hh", s(c.household))
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -297,7 +326,39 @@ impl CollarsTable {
     /// Releases a collar `owner` owns, keeping its registration for the next owner;
     /// `ConditionFailed` otherwise.
     pub async fn release(&self, collar_id: &str, owner: &str, now: i64) -> Result<(), StoreError> {
-        let update = "REMOVE owner_id, pet, created_at, updated_at, visible_from SET released_at = :now";
+        let update = "REMOVE owner_id, pet, created_at, updated_at, visible_from, household SET released_at = :now";
         self.update_if(collar_id, update, "owner_id = :me", [(":me", s(owner)), (":now", n(now))]).await
+    }
+
+    /// Hands the collar of `from` (with household `household`) to `to` under a new household:
+    /// the pet, its history and its calibration go with it; every membership ends.
+    /// `ConditionFailed` when the collar is no longer `from`'s or its household changed.
+    pub async fn transfer(
+        &self,
+        collar_id: &str,
+        from: &str,
+        household: &str,
+        to: &str,
+        new_household: &str,
+        now: i64,
+    ) -> Result<Collar, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("collar_id", s(collar_id))
+            .update_expression("SET owner_id = :to, household = :nh, created_at = :now, updated_at = :now")
+            // A collar claimed before households existed has none stored (its id is derived).
+            .condition_expression("owner_id = :from AND (household = :h OR attribute_not_exists(household))")
+            .expression_attribute_values(":to", s(to))
+            .expression_attribute_values(":nh", s(new_household))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":h", s(household))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        out.attributes.as_ref().and_then(collar_from).ok_or_else(|| StoreError::Other("no attributes".into()))
     }
 }

@@ -12,6 +12,7 @@ pub mod claim_attempts;
 pub mod collars;
 pub mod feedback;
 pub mod lockouts;
+pub mod members;
 pub mod notifications;
 pub mod readings;
 pub mod sessions;

@@ -150,10 +150,16 @@ pub struct Destinations {
 /// The destination id of the owner's e-mail address.
 pub const OWNER_EMAIL: &str = "owner";
 
+/// The destination id of a recipient's e-mail address: [`OWNER_EMAIL`] for the collar's
+/// owner, `member-<user_id>` for a household member (one delivery each per alert event).
+pub fn email_destination(recipient: &str, owner: &str) -> String {
+    if recipient == owner { OWNER_EMAIL.to_owned() } else { format!("member-{recipient}") }
+}
+
 impl Destinations {
     /// Where an alert of `kind` goes (`None`: a test, everywhere): webhooks not disabled,
-    /// the owner's address, registered devices; each once.
-    pub fn targets(&self, kind: Option<petty_api::alerts::AlertType>) -> Vec<(Channel, String)> {
+    /// the account's address (as `email_id`), registered devices; each once.
+    pub fn targets(&self, kind: Option<petty_api::alerts::AlertType>, email_id: &str) -> Vec<(Channel, String)> {
         let wants = |c: Channel| kind.is_none_or(|k| self.settings.wants(k, c));
         let mut out = Vec::new();
         if wants(Channel::Webhook) {
@@ -165,7 +171,7 @@ impl Destinations {
             );
         }
         if wants(Channel::Email) {
-            out.push((Channel::Email, OWNER_EMAIL.to_owned()));
+            out.push((Channel::Email, email_id.to_owned()));
         }
         if wants(Channel::Push) {
             out.extend(self.devices.iter().map(|d| (Channel::Push, d.device_id.clone())));

@@ -65,6 +65,16 @@ fn erasure_key(user_id: &str) -> String {
     format!("ERASURE#{user_id}")
 }
 
+/// What a household sees of an account ([`UsersTable::person`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub email: String,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// Not deleted, not disabled.
+    pub active: bool,
+}
+
 /// An account.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct User {
@@ -307,6 +317,30 @@ impl UsersTable {
             .item
             .as_ref()
             .and_then(|i| Some((get_s(i, attr::EMAIL)?, get_bool(i, attr::EMAIL_VERIFIED).unwrap_or(false)))))
+    }
+
+    /// A person as a household shows them: address, whether it is verified, name and whether
+    /// the account is open (a projection: never the password hash or a token).
+    pub async fn person(&self, user_id: &str) -> Result<Option<Person>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(user_key(user_id)))
+            .projection_expression("pk, email, email_verified, #n, deleted_at, disabled")
+            .expression_attribute_names("#n", attr::NAME)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out.item.as_ref().and_then(|i| {
+            Some(Person {
+                email: get_s(i, attr::EMAIL)?,
+                email_verified: get_bool(i, attr::EMAIL_VERIFIED).unwrap_or(false),
+                name: get_s(i, attr::NAME),
+                active: get_n(i, attr::DELETED_AT).is_none() && !get_bool(i, attr::DISABLED).unwrap_or(false),
+            })
+        }))
     }
 
     /// A new password hash on both copies; `ConditionFailed` when the account is gone.
