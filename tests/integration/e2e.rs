@@ -70,6 +70,47 @@ impl LocalStack {
         (access, tokens["refresh_token"].as_str().unwrap().to_owned())
     }
 
+    /// The token of the newest mail to `email` (moto's SES inbox, as a person copies it).
+    async fn token_for(&self, email: &str) -> String {
+        let moto = std::env::var("PETTY_MOTO_URL").unwrap();
+        let data: Value =
+            self.http.get(format!("{moto}/moto-api/data.json")).send().await.unwrap().json().await.unwrap();
+        let body = data["ses"]["Message"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["destinations"]["ToAddresses"][0] == email)
+            .and_then(|m| m["body"].as_str())
+            .unwrap()
+            .to_owned();
+        body.split("Token: ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// A registered account whose address is verified, logged in.
+    async fn verified(&self, email: &str) -> Caller {
+        let (who, _) = self.register_and_login(email).await;
+        assert_eq!(self.call("POST", "/v1/auth/verify-email", &who, Some(json!({}))).await.0, StatusCode::ACCEPTED);
+        let token = self.token_for(email).await;
+        let (status, me) =
+            self.call("POST", "/v1/auth/verify-email/confirm", &Caller::Anonymous, Some(json!({"token": token}))).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        who
+    }
+
+    /// `email` invited by `owner` to `collar`'s household as `role`, joined with the token
+    /// from their inbox.
+    async fn join(&self, owner: &Caller, collar: &str, email: &str, role: &str) -> Caller {
+        let who = self.verified(email).await;
+        let invite = json!({"email": email, "role": role});
+        let (status, reply) = self.call("POST", &format!("/v1/collars/{collar}/members"), owner, Some(invite)).await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        let token = self.token_for(email).await;
+        let (status, joined) = self.call("POST", "/v1/invitations/accept", &who, Some(json!({"token": token}))).await;
+        assert_eq!((status, joined["role"].as_str()), (StatusCode::OK, Some(role)), "{joined}");
+        who
+    }
+
     /// The stack's moto, for what only an operator's tools do (granting a scope, backdating).
     async fn moto(&self) -> aws_sdk_dynamodb::Client {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -251,6 +292,42 @@ async fn an_owner_from_registration_to_logout_against_the_local_stack() {
     assert_eq!(status, StatusCode::OK);
     let listed = keys.as_array().or(keys["api_keys"].as_array()).cloned().unwrap_or_default();
     assert!(listed.iter().any(|k| k["key_id"] == json!(key_id) && k["revoked"] != json!(true)), "{keys}");
+
+    // A household: a caregiver and a viewer, each with the rights of the roles table on every
+    // data route; members' refusals are 403s, the stranger's stay 404s.
+    let caregiver = stack.join(&jo, &collar, &format!("care-{suffix}@example.com"), "caregiver").await;
+    let viewer = stack.join(&jo, &collar, &format!("view-{suffix}@example.com"), "viewer").await;
+    let (ok, created, forbidden, missing) =
+        (StatusCode::OK, StatusCode::CREATED, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND);
+    // In the order of `data_routes`: collar get, patch, release, realtime, ingest, timeline,
+    // plan, feedback, feedback list, summary, Jo's API key (an account's own: a 404 to all).
+    let expected = [
+        (&caregiver, "caregiver", [ok, ok, forbidden, ok, forbidden, ok, ok, created, ok, ok, missing]),
+        (&viewer, "viewer", [ok, forbidden, forbidden, ok, forbidden, ok, ok, forbidden, ok, ok, missing]),
+    ];
+    for (who, role, statuses) in expected {
+        for ((method, path, body), want) in data_routes(&collar, first, &key_id).into_iter().zip(statuses) {
+            let (status, reply) = stack.call(method, &path, who, body).await;
+            assert_eq!(status, want, "{role} {method} {path}: {reply}");
+        }
+        let (status, mine) = stack.call("GET", "/v1/collars", who, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (mine["collars"][0]["collar_id"].as_str(), mine["collars"][0]["role"].as_str()),
+            (Some(collar.as_str()), Some(role))
+        );
+    }
+    let (status, household) = stack.call("GET", &format!("/v1/collars/{collar}/members"), &viewer, None).await;
+    assert_eq!((status, household["members"].as_array().map(Vec::len)), (StatusCode::OK, Some(3)), "{household}");
+    assert!(household["members"].as_array().unwrap().iter().all(|m| m.get("email").is_none()), "{household}");
+    for (method, path, body) in data_routes(&collar, first, &key_id) {
+        assert_eq!(stack.call(method, &path, &stranger, body).await.0, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    // Removed, the viewer is a stranger again at the next request.
+    let (_, me) = stack.call("GET", "/v1/auth/me", &viewer, None).await;
+    let viewer_path = format!("/v1/collars/{collar}/members/{}", me["user_id"].as_str().unwrap());
+    assert_eq!(stack.call("DELETE", &viewer_path, &jo, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(stack.call("GET", &format!("/v1/collars/{collar}"), &viewer, None).await.0, StatusCode::NOT_FOUND);
 
     // Refresh, log out: the old tokens are refused, access and refresh alike.
     let (status, renewed) =

@@ -10,6 +10,7 @@ mod dynamo;
 mod e2e;
 mod feedback;
 mod health;
+mod households;
 mod http;
 mod journey;
 mod notifications;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use lambda_http::http::StatusCode;
 use petty_alert_rules::rules::{NewAlert, Resolution, alert_id};
 use petty_alerts::{AlertsApp, AlertsConfig};
+use petty_households::{HouseholdsApp, HouseholdsConfig, SesMailer};
 use petty_notifications::{NotificationsApp, NotificationsConfig};
 use petty_notifier::domain::RetryPolicy;
 use petty_notifier::webhook_client::WebhookClient;
@@ -27,6 +28,7 @@ struct World {
     apps: Apps,
     alerts_app: AlertsApp<SecretsManagerSource>,
     notifications: NotificationsApp<SecretsManagerSource>,
+    households: HouseholdsApp<SecretsManagerSource>,
     notifier: Notifier<CollarsTable, SecretsManagerSource>,
     alerts: AlertsTable,
     ddb: aws_sdk_dynamodb::Client,
@@ -56,7 +58,8 @@ impl World {
         );
         let cfg = NotifierConfig::from_env(&apps.env).unwrap();
         let notifier = Notifier {
-            collars: CollarsTable::new(ddb.clone(), cfg.collars_table.clone()),
+            collars: CollarsTable::new(ddb.clone(), cfg.collars_table.clone())
+                .with_members(petty_shared::tables::members::MembersTable::new(ddb.clone(), cfg.members_table.clone())),
             notifications: petty_shared::tables::notifications::NotificationsTable::new(
                 ddb.clone(),
                 cfg.notifications_table.clone(),
@@ -79,13 +82,18 @@ impl World {
             retry,
         };
         let alerts = AlertsTable::new(ddb.clone(), apps.env.required("ALERTS_TABLE").unwrap());
-        Self { apps, alerts_app, notifications, notifier, alerts, ddb, sqs, sns }
+        let hcfg = HouseholdsConfig::from_env(&apps.env).unwrap();
+        let mailer = SesMailer { ses: aws_sdk_sesv2::Client::new(&sdk), sender: hcfg.email_sender.clone() };
+        let households = HouseholdsApp::new(&hcfg, ddb.clone(), mailer, eager_cache(&sdk));
+        Self { apps, alerts_app, notifications, households, notifier, alerts, ddb, sqs, sns }
     }
 
     async fn call(&self, method: &str, path: &str, who: &Header, body: Option<Value>) -> (StatusCode, Value) {
         let text = body.map(|b| b.to_string());
         let headers = [(who.0, who.1.as_str())];
-        let (status, json, _) = if path.starts_with("/v1/notifications") {
+        let (status, json, _) = if path.contains("/members") || path.starts_with("/v1/invitations") {
+            petty_tests::call(&self.apps.http, &self.households, method, path, &headers, text.as_deref()).await
+        } else if path.starts_with("/v1/notifications") {
             petty_tests::call(&self.apps.http, &self.notifications, method, path, &headers, text.as_deref()).await
         } else {
             petty_tests::call(&self.apps.http, &self.alerts_app, method, path, &headers, text.as_deref()).await
@@ -524,4 +532,72 @@ async fn quiet_hours_hold_battery_alerts_but_let_escapes_through() {
     let got = receiver.received();
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].json()["event"], "test");
+}
+
+/// Alerts reach the whole household, each member by their own settings; someone removed
+/// before the alert hears nothing, and a retry to someone removed meanwhile ends.
+#[tokio::test]
+async fn an_alert_reaches_each_member_of_the_household_by_their_own_settings() {
+    let w = World::new(quick(3)).await;
+    let receiver = Receiver::start().await;
+    let collar = "DM-000450";
+    let mail = |tag: &str| format!("{}@example.com", petty_tests::unique(tag).to_lowercase());
+    let owner_email = mail("hh-owner");
+    let (owner, _, _) = w.owner_with_webhook(&owner_email, collar, &receiver).await;
+    let join = |email: String, role: &'static str| {
+        let owner = owner.clone();
+        let w = &w;
+        async move {
+            let who = w.apps.owner(&email).await;
+            w.apps.verify_email(&who, &email).await;
+            let body = json!({"email": email, "role": role});
+            let (status, reply) = w.call("POST", &format!("/v1/collars/{collar}/members"), &owner, Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{reply}");
+            let token = petty_tests::token_from_inbox(&email, "shared").await;
+            let (status, reply) = w.call("POST", "/v1/invitations/accept", &who, Some(json!({"token": token}))).await;
+            assert_eq!(status, StatusCode::OK, "{reply}");
+            who
+        }
+    };
+    let (care_email, view_email, gone_email) = (mail("hh-care"), mail("hh-view"), mail("hh-gone"));
+    let caregiver = join(care_email.clone(), "caregiver").await;
+    let viewer = join(view_email.clone(), "viewer").await;
+    let gone = join(gone_email.clone(), "viewer").await;
+    // The viewer wants no e-mail about escapes (battery alerts still come).
+    let settings = json!({"channels": {"zone_exit": []}});
+    assert_eq!(w.call("PUT", "/v1/notifications/settings", &viewer, Some(settings)).await.0, StatusCode::OK);
+    let (_, me, _) = w.apps.auth("GET", "/v1/auth/me", &[(gone.0, &gone.1)], json!(null)).await;
+    let gone_id = me["user_id"].as_str().unwrap().to_owned();
+    let removal = format!("/v1/collars/{collar}/members/{gone_id}");
+    assert_eq!(w.call("DELETE", &removal, &owner, None).await.0, StatusCode::NO_CONTENT);
+    let alert_mail = |to: String| async move {
+        petty_tests::mail_to(&to)
+            .await
+            .into_iter()
+            .filter(|(s, _)| !s.contains("shared") && !s.contains("Verify"))
+            .count()
+    };
+
+    let (escape, record) = w.open(collar, AlertType::ZoneExit, now() - 5_000).await;
+    let out = w.notify(vec![record], now()).await;
+    assert!(out.response.batch_item_failures.is_empty(), "{:?}", out.response);
+    assert_eq!(receiver.received().len(), 1, "the owner's webhook");
+    assert_eq!(alert_mail(owner_email.clone()).await, 1);
+    assert_eq!(alert_mail(care_email.clone()).await, 1, "the caregiver, by default settings");
+    assert_eq!(alert_mail(view_email.clone()).await, 0, "the viewer turned escapes off");
+    assert_eq!(alert_mail(gone_email.clone()).await, 0, "removed before the alert");
+    // Each sees the deliveries to their own destinations only.
+    let theirs = w.deliveries(&caregiver, &escape).await;
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert!(of(&theirs, "email")["destination_id"].as_str().unwrap().starts_with("member-"));
+    let owners = w.deliveries(&owner, &escape).await;
+    assert_eq!(owners.len(), 2, "webhook and e-mail: {owners:?}");
+    assert_eq!(of(&owners, "email")["destination_id"], "owner");
+    assert_eq!(w.call("GET", &format!("/v1/alerts/{escape}"), &gone, None).await.0, StatusCode::NOT_FOUND);
+
+    let (_, record) = w.open(collar, AlertType::BatteryLow, now() - 4_000).await;
+    w.notify(vec![record], now()).await;
+    assert_eq!(alert_mail(view_email).await, 1, "battery alerts reach the viewer");
+    assert_eq!(alert_mail(care_email).await, 2);
+    assert_eq!(alert_mail(gone_email).await, 0);
 }

@@ -142,6 +142,16 @@ async fn every_sample_event_gives_its_expected_status() {
         aws_sdk_sqs::Client::new(&sdk),
         cache(),
     );
+    let households_cfg = petty_households::HouseholdsConfig::from_env(&stack.env).unwrap();
+    let households_app = petty_households::HouseholdsApp::new(
+        &households_cfg,
+        petty_shared::aws::dynamodb(&sdk),
+        petty_households::SesMailer {
+            ses: aws_sdk_sesv2::Client::new(&sdk),
+            sender: households_cfg.email_sender.clone(),
+        },
+        cache(),
+    );
     let notifier_cfg = petty_notifier::NotifierConfig::from_env(&stack.env).unwrap();
     let notifier = {
         let ddb = petty_shared::aws::dynamodb(&sdk);
@@ -255,6 +265,7 @@ async fn every_sample_event_gives_its_expected_status() {
             Some("admin") => serve_event(&http, &admin, event, ctx).await.unwrap(),
             Some("alerts") => serve_event(&http, &alerts_app, event, ctx).await.unwrap(),
             Some("notifications") => serve_event(&http, &notifications_app, event, ctx).await.unwrap(),
+            Some("households") => serve_event(&http, &households_app, event, ctx).await.unwrap(),
             other => panic!("no handler for events of {other:?}"),
         };
         assert_eq!(resp["statusCode"].as_u64(), Some(u64::from(*status)), "{file}");

@@ -165,6 +165,7 @@ const NOTIFICATIONS: Target = Target::Constructor("NotificationsTable::new(", 1)
 const USERS: Target = Target::Constructor("UsersTable::new(", 1);
 const SESSIONS: Target = Target::Constructor("SessionsTable::new(", 1);
 const LOCKOUTS: Target = Target::Constructor("LockoutsTable::new(", 1);
+const MEMBERS: Target = Target::Constructor("MembersTable::new(", 1);
 
 const fn shared(
     what: &'static str,
@@ -189,6 +190,7 @@ pub(super) const SHARED: &[Shared] = &[
             "users.export(",
             "users.erasure(",
             "users.contact(",
+            "users.person(",
         ],
         USERS,
         &["dynamodb:GetItem"],
@@ -315,7 +317,7 @@ pub(super) const SHARED: &[Shared] = &[
     shared(
         "collar lookups and the access check",
         "shared/src/tables/collars.rs",
-        &["owned(", ".collar("],
+        &["access(", ".collar("],
         COLLARS,
         &["dynamodb:GetItem"],
     ),
@@ -348,6 +350,58 @@ pub(super) const SHARED: &[Shared] = &[
         &["dynamodb:UpdateItem"],
     ),
     shared("collars released", "shared/src/tables/collars.rs", &[".release("], COLLARS, &["dynamodb:UpdateItem"]),
+    shared("collars transferred", "shared/src/tables/collars.rs", &[".transfer("], COLLARS, &["dynamodb:UpdateItem"]),
+    // Households (shared/src/tables/members.rs).
+    shared(
+        "a caller's membership read (the access check, a retry's recipient)",
+        "shared/src/tables/members.rs",
+        &["access(", ".membership(", "still_hears("],
+        MEMBERS,
+        &["dynamodb:GetItem"],
+    ),
+    shared(
+        "a household's members listed (recipients, calibration, the members route)",
+        "shared/src/tables/members.rs",
+        &["recipients(", ".members(", "end_household(", ".release("],
+        MEMBERS,
+        &["dynamodb:Query"],
+    ),
+    shared(
+        "a household's memberships deleted (release, transfer, erasure; dynamo::delete_keys)",
+        "shared/src/dynamo.rs",
+        &["end_household(", ".remove_user(", ".release("],
+        MEMBERS,
+        &["dynamodb:BatchWriteItem"],
+    ),
+    Shared {
+        what: "the collars shared with a person",
+        file: "shared/src/tables/members.rs",
+        used_if: &["shared_with(", ".memberships_of(", ".remove_user("],
+        target: MEMBERS,
+        index: Some("user_id-index"),
+        calls: &["dynamodb:Query"],
+    },
+    shared(
+        "invitations stored and read",
+        "shared/src/tables/members.rs",
+        &[".put_invitation(", ".invitation("],
+        MEMBERS,
+        &["dynamodb:PutItem", "dynamodb:GetItem"],
+    ),
+    shared(
+        "invitations accepted (the invitation used and the membership put, one transaction)",
+        "shared/src/tables/members.rs",
+        &[".accept("],
+        MEMBERS,
+        &["dynamodb:UpdateItem", "dynamodb:PutItem"],
+    ),
+    shared(
+        "memberships changed and removed, invitations counted",
+        "shared/src/tables/members.rs",
+        &[".update_member(", ".remove_member(", ".count_invitation("],
+        MEMBERS,
+        &["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    ),
     Shared {
         what: "an owner's collars listed and counted",
         file: "shared/src/tables/collars.rs",
@@ -928,9 +982,15 @@ fn only_the_auth_function_reads_whole_accounts() {
                     "{name}: account items only"
                 );
                 let attributes = strings(&c["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
+                // The households function also shows members' names and refuses closed
+                // accounts; neither reads a password hash or a token.
+                let allowed: &[&str] = if name == "HouseholdsFunction" {
+                    &["pk", "email", "email_verified", "name", "deleted_at", "disabled"]
+                } else {
+                    &["pk", "email", "email_verified"]
+                };
                 assert!(
-                    !attributes.is_empty()
-                        && attributes.iter().all(|a| ["pk", "email", "email_verified"].contains(&a.as_str())),
+                    !attributes.is_empty() && attributes.iter().all(|a| allowed.contains(&a.as_str())),
                     "{name}: the key and the address only, not {attributes:?}"
                 );
                 assert_eq!(

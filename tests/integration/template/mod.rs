@@ -96,6 +96,7 @@ fn each_functions_routing_table_is_exactly_its_template_routes() {
         table_rows("petty-admin", petty_admin::ROUTES),
         table_rows("petty-alerts", petty_alerts::ROUTES),
         table_rows("petty-notifications", petty_notifications::ROUTES),
+        table_rows("petty-households", petty_households::ROUTES),
     ] {
         for (key, binary) in rows {
             assert!(code.insert(key.clone(), binary).is_none(), "{key:?} is declared twice");
