@@ -109,3 +109,62 @@ async fn the_summary_is_the_callers_own() {
     let (status, page) = call(&app, "GET", &format!("/v1/feedback?collar_id={COLLAR}"), Some(&ada), None).await;
     assert_eq!((status, page["feedback"].as_array().unwrap().len()), (StatusCode::OK, 1), "{page}");
 }
+
+#[tokio::test]
+async fn the_household_calibrates_the_pet_from_the_owners_and_current_caregivers_verdicts() {
+    let (app, t, starts) = app().await;
+    app.collars.add_member(COLLAR, "cara", petty_shared::collar::Role::Caregiver, None);
+    app.collars.add_member(COLLAR, "vic", petty_shared::collar::Role::Viewer, None);
+    let scopes = ["feedback:write", "timeline:read"];
+    let (ada, cara, vic) = (t.bearer("ada", &scopes), t.bearer("cara", &scopes), t.bearer("vic", &scopes));
+    let correction = json!({"user_feedback": "incorrect", "corrected_behavior": "play"});
+    let event = |i: usize| event_id(COLLAR, Behavior::AnxiousPacing, starts[i]);
+    // A viewer has no verdicts to give.
+    assert_eq!(submit(&app, &vic, &event(0), correction.clone()).await.0, StatusCode::FORBIDDEN);
+    // Two of the owner's corrections and one of the caregiver's: three, consistent.
+    for i in 0..2 {
+        assert_eq!(submit(&app, &ada, &event(i), correction.clone()).await.0, StatusCode::CREATED);
+    }
+    let (status, receipt) = submit(&app, &cara, &event(2), correction.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert_eq!(receipt["calibrated_by"], json!(["anxious_pacing->play"]), "{receipt}");
+    // Each person's verdicts stay their own.
+    let (_, mine) = call(&app, "GET", &format!("/v1/feedback?collar_id={COLLAR}"), Some(&cara), None).await;
+    assert_eq!(mine["feedback"].as_array().unwrap().len(), 1, "{mine}");
+    // The caregiver leaves: at the next recalibration only the owner's two remain.
+    app.collars.2.lock().unwrap().retain(|m| m.user_id != "cara");
+    let (_, receipt) = submit(&app, &ada, &event(1), correction.clone()).await;
+    assert_eq!(receipt["calibrated_by"], json!([]), "{receipt}");
+    let from = app.collars.collar(COLLAR).await.unwrap().unwrap().visible_from_ms();
+    let saved = app.feedback.calibration.lock().unwrap().get(&(COLLAR.to_owned(), from)).cloned().unwrap();
+    assert_eq!(saved.pacing_behavior, None);
+}
+
+#[tokio::test]
+async fn the_access_check_reads_a_membership_only_for_someone_who_is_not_the_owner() {
+    let (app, t, _) = app().await;
+    app.collars.add_member(COLLAR, "cara", petty_shared::collar::Role::Caregiver, Some(i64::MAX));
+    let path = format!("/v1/feedback/summary?collar_id={COLLAR}");
+    let calls = |who: &str| {
+        let who = t.bearer(who, &["timeline:read"]);
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.collars.1.lock().unwrap().clear();
+            let (status, _) = call(app, "GET", &path, Some(&who), None).await;
+            let reads: Vec<&str> = app
+                .collars
+                .1
+                .lock()
+                .unwrap()
+                .iter()
+                .copied()
+                .filter(|c| ["collar", "membership"].contains(c))
+                .collect();
+            (status, reads)
+        }
+    };
+    assert_eq!(calls("ada").await, (StatusCode::OK, vec!["collar"]), "the owner: the collar's read, as before");
+    assert_eq!(calls("cara").await, (StatusCode::OK, vec!["collar", "membership"]), "a member: one more small read");
+    assert_eq!(calls("bob").await, (StatusCode::NOT_FOUND, vec!["collar", "membership"]));
+}
