@@ -383,6 +383,22 @@ async fn members_see_the_household_and_their_collars_with_their_role() {
     assert_eq!(w.call("DELETE", &member_path, &owner.who, None).await.0, StatusCode::NOT_FOUND, "already gone");
     let (_, page) = w.call("GET", "/v1/collars", &sitter.who, None).await;
     assert_eq!(page["collars"], json!([]), "{page}");
+
+    // An end passes by itself: a membership of a few seconds, seen, then gone.
+    let brief = w.person("hh-brief").await;
+    let soon = now_ms() + 3_000;
+    let (status, inv) = w.invite(&owner, collar, &brief.email, "viewer", Some(format_ms(soon))).await;
+    assert_eq!(status, StatusCode::CREATED, "{inv}");
+    assert_eq!(w.accept(&brief).await.0, StatusCode::OK);
+    let one = format!("/v1/collars/{collar}");
+    assert_eq!(w.call("GET", &one, &brief.who, None).await.0, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis((soon - now_ms()).max(0) as u64 + 1_100)).await;
+    assert_eq!(w.call("GET", &one, &brief.who, None).await.0, StatusCode::NOT_FOUND, "ended on time");
+    // The owner may end one now by moving its end to the past.
+    let caregiver_path = format!("/v1/collars/{collar}/members/{}", caregiver.user_id);
+    let past = format_ms(now_ms() - 1_000);
+    assert_eq!(w.call("PATCH", &caregiver_path, &owner.who, Some(json!({"expires_at": past}))).await.0, StatusCode::OK);
+    assert_eq!(w.call("GET", &one, &caregiver.who, None).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

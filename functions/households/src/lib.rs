@@ -188,8 +188,12 @@ where
         let email = normalize_email(&body.email)?;
         let role = rules::member_role(body.role).map_err(rule)?;
         let now = now_ms();
-        let ends_at =
-            body.expires_at.as_deref().map(|e| rules::membership_end(e, now / 1000)).transpose().map_err(rule)?;
+        let ends_at = body
+            .expires_at
+            .as_deref()
+            .map(|e| rules::membership_end(e, now / 1000, false))
+            .transpose()
+            .map_err(rule)?;
         let owner = self.users.person(&collar.owner_id).await?;
         if owner.as_ref().is_some_and(|o| o.email == email) {
             return Err(ApiError::ConflictCode {
@@ -316,7 +320,7 @@ where
         let ends_at = match body.expires_at {
             None => None,
             Some(None) => Some(None),
-            Some(Some(raw)) => Some(Some(rules::membership_end(&raw, now_s).map_err(rule)?)),
+            Some(Some(raw)) => Some(Some(rules::membership_end(&raw, now_s, true).map_err(rule)?)),
         };
         // An ended membership is gone, like one that never was (the owner invites again).
         match self.members.membership(&collar.collar_id, user_id).await? {

@@ -5,8 +5,9 @@ use petty_shared::api::members::Role;
 
 /// A membership ends at most this far ahead (a sitter for a week, a dog walker for a season).
 pub const MAX_MEMBERSHIP_DAYS: i64 = 366;
-/// An end must leave the member at least this long (seconds).
-pub const MIN_MEMBERSHIP_S: i64 = 60;
+/// An invitation's end must leave the member at least this long (seconds): a few seconds, so a
+/// short trial membership can be set up and seen to end.
+pub const MIN_MEMBERSHIP_S: i64 = 1;
 /// Invitations one collar may send per UTC day (each is an e-mail to a given address).
 pub const INVITATIONS_PER_DAY: i64 = 20;
 
@@ -31,13 +32,14 @@ pub fn member_role(role: Role) -> Result<Role, RuleError> {
     }
 }
 
-/// A membership's end (RFC 3339) as Unix seconds: after `now_s` (by a minute at least) and
-/// within [`MAX_MEMBERSHIP_DAYS`].
-pub fn membership_end(raw: &str, now_s: i64) -> Result<i64, RuleError> {
+/// A membership's end (RFC 3339) as Unix seconds: within [`MAX_MEMBERSHIP_DAYS`], and for a new
+/// membership (`changing: false`) in the future; changing an existing one, an end now or in
+/// the past ends it at once.
+pub fn membership_end(raw: &str, now_s: i64, changing: bool) -> Result<i64, RuleError> {
     let at = chrono::DateTime::parse_from_rfc3339(raw)
         .map_err(|_| broken("invalid_expires_at", "expires_at must be an RFC 3339 time, e.g. 2026-12-24T18:00:00Z"))?
         .timestamp();
-    if at < now_s + MIN_MEMBERSHIP_S {
+    if !changing && at < now_s + MIN_MEMBERSHIP_S {
         return Err(broken("invalid_expires_at", "expires_at must be in the future"));
     }
     if at > now_s + MAX_MEMBERSHIP_DAYS * 86_400 {
@@ -97,14 +99,15 @@ mod tests {
 
     #[test]
     fn ends_are_in_the_future_within_a_year() {
-        assert_eq!(membership_end(&at(NOW + 7 * 86_400), NOW), Ok(NOW + 7 * 86_400));
-        assert_eq!(membership_end(&at(NOW + MIN_MEMBERSHIP_S), NOW), Ok(NOW + MIN_MEMBERSHIP_S));
-        assert!(membership_end(&at(NOW + MIN_MEMBERSHIP_S - 1), NOW).is_err());
-        assert!(membership_end(&at(NOW - 1), NOW).is_err());
-        assert_eq!(membership_end(&at(NOW + 366 * 86_400), NOW), Ok(NOW + 366 * 86_400));
-        assert!(membership_end(&at(NOW + 366 * 86_400 + 1), NOW).is_err());
-        assert_eq!(membership_end("next tuesday", NOW).unwrap_err().code, "invalid_expires_at");
-        assert_eq!(membership_end("2026-12-24T18:00:00+09:00", 1_798_102_800 - 86_400), Ok(1_798_102_800));
+        assert_eq!(membership_end(&at(NOW + 7 * 86_400), NOW, false), Ok(NOW + 7 * 86_400));
+        assert_eq!(membership_end(&at(NOW + MIN_MEMBERSHIP_S), NOW, false), Ok(NOW + MIN_MEMBERSHIP_S));
+        assert!(membership_end(&at(NOW + MIN_MEMBERSHIP_S - 1), NOW, false).is_err());
+        assert!(membership_end(&at(NOW - 1), NOW, false).is_err());
+        assert_eq!(membership_end(&at(NOW - 1), NOW, true), Ok(NOW - 1), "a change may end it now");
+        assert_eq!(membership_end(&at(NOW + 366 * 86_400), NOW, false), Ok(NOW + 366 * 86_400));
+        assert!(membership_end(&at(NOW + 366 * 86_400 + 1), NOW, true).is_err());
+        assert_eq!(membership_end("next tuesday", NOW, true).unwrap_err().code, "invalid_expires_at");
+        assert_eq!(membership_end("2026-12-24T18:00:00+09:00", 1_798_102_800 - 86_400, false), Ok(1_798_102_800));
     }
 
     #[test]
