@@ -538,3 +538,87 @@ async fn a_transfer_hands_the_collar_to_a_caregiver_and_ends_the_household() {
     let left: Vec<_> = out.items().iter().filter(|i| i["sk"].as_s().unwrap().starts_with("member#")).collect();
     assert!(left.is_empty(), "no membership item outlives the household: {left:?}");
 }
+
+/// Runs the erasure jobs queued so far.
+async fn run_erasures(w: &World) {
+    use std::time::{Duration, Instant};
+    let sdk = sdk().await;
+    let eraser =
+        petty_account_eraser::Eraser::new(petty_account_eraser::EraserConfig::from_env(&w.apps.env).unwrap(), &sdk);
+    let jobs = petty_tests::drain(&w.apps.env.required("ERASURE_QUEUE_URL").unwrap()).await;
+    assert_eq!(jobs.records.len(), 1, "one erasure queued");
+    let done = petty_account_eraser::handle_batch(&eraser, jobs, Instant::now() + Duration::from_secs(120)).await;
+    assert!(done.batch_item_failures.is_empty(), "{done:?}");
+}
+
+#[tokio::test]
+async fn deleting_an_account_removes_its_memberships_and_deleting_the_owner_ends_the_household() {
+    let w = World::new().await;
+    let collar = "HH-000005";
+    let owner = w.owner_with_collar("hh-owner", collar).await;
+    let caregiver = w.member(&owner, collar, "hh-care", "caregiver").await;
+    let viewer = w.member(&owner, collar, "hh-view", "viewer").await;
+    let walk = w.event(&caregiver.who, collar, "walk").await;
+    let verdict = json!({"event_id": walk, "user_feedback": "correct"});
+    assert_eq!(
+        w.call("POST", "/v1/submit-feedback", &caregiver.who, Some(verdict.clone())).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(w.call("POST", "/v1/submit-feedback", &owner.who, Some(verdict)).await.0, StatusCode::CREATED);
+    let members_of = |pk: String| {
+        let ddb = w.ddb.clone();
+        let table = w.apps.env.required("MEMBERS_TABLE").unwrap().to_owned();
+        async move {
+            let out = ddb
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :p AND begins_with(sk, :m)")
+                .expression_attribute_values(":p", s(pk))
+                .expression_attribute_values(":m", s("member#"))
+                .send()
+                .await
+                .unwrap();
+            out.items().iter().map(|i| i["user_id"].as_s().unwrap().clone()).collect::<Vec<_>>()
+        }
+    };
+    let verdict_users = || {
+        let ddb = w.ddb.clone();
+        let table = w.apps.env.required("FEEDBACK_TABLE").unwrap().to_owned();
+        async move {
+            let out = ddb
+                .query()
+                .table_name(table)
+                .key_condition_expression("collar_id = :c AND begins_with(sk, :cur)")
+                .expression_attribute_values(":c", s(collar))
+                .expression_attribute_values(":cur", s("cur#"))
+                .send()
+                .await
+                .unwrap();
+            let mut users: Vec<String> = out.items().iter().map(|i| i["user_id"].as_s().unwrap().clone()).collect();
+            users.sort();
+            users
+        }
+    };
+    let mut both = vec![owner.user_id.clone(), caregiver.user_id.clone()];
+    both.sort();
+    assert_eq!(verdict_users().await, both);
+
+    // The caregiver closes their account: their membership and their verdict go, nothing else.
+    let (status, body) =
+        w.call("DELETE", "/v1/auth/me", &caregiver.who, Some(json!({"password": petty_tests::apps::PASSWORD}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    run_erasures(&w).await;
+    assert_eq!(members_of(format!("collar#{collar}")).await, vec![viewer.user_id.clone()]);
+    assert_eq!(verdict_users().await, vec![owner.user_id.clone()]);
+    assert_eq!(w.call("GET", &format!("/v1/collars/{collar}"), &viewer.who, None).await.0, StatusCode::OK);
+
+    // The owner closes theirs: the collar is released and the household ends.
+    let (status, _) =
+        w.call("DELETE", "/v1/auth/me", &owner.who, Some(json!({"password": petty_tests::apps::PASSWORD}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    run_erasures(&w).await;
+    assert_eq!(w.call("GET", &format!("/v1/collars/{collar}"), &viewer.who, None).await.0, StatusCode::NOT_FOUND);
+    let (_, page) = w.call("GET", "/v1/collars", &viewer.who, None).await;
+    assert_eq!(page["collars"], json!([]), "{page}");
+    assert!(members_of(format!("collar#{collar}")).await.is_empty());
+}
