@@ -25,6 +25,7 @@ use petty_shared::http::router::Matched;
 use petty_shared::http::{
     ApiError, Handler, Invocation, RouteSpec, json_body, json_response, no_content, route, source_ip,
 };
+use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
@@ -181,7 +182,7 @@ where
         json_response(StatusCode::OK, &self.member_list(&collar, role).await?)
     }
 
-    async fn invite(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
+    async fn invite(&self, req: &Request, m: &Matched<Route>, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         let Access { collar, .. } = self.access(&principal, m, Need::ManageMembers).await?;
         let body: wire::InviteMember = json_body(req)?;
@@ -230,6 +231,7 @@ where
             rules::invitation_email(&inviter, &collar.pet.name, role, &token, INVITATION_TTL_S / 86_400);
         self.mailer.send_email(&email, &subject, &text).await?;
         self.audit(req, "member_invited", &principal, format!("{} {role}", collar.collar_id)).await;
+        inv.metric_with("InvitationsSent", Unit::Count, 1.0, &[("role", role.as_str())]);
         let answer = wire::Invitation {
             collar_id: collar.collar_id,
             email,
@@ -240,7 +242,7 @@ where
         json_response(StatusCode::CREATED, &answer)
     }
 
-    async fn accept(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+    async fn accept(&self, req: &Request, metrics: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         let body: wire::AcceptInvitation = json_body(req)?;
         if !rules::is_token(&body.token) {
@@ -298,6 +300,7 @@ where
             Err(AcceptError::Store(e)) => return Err(e.into()),
         }
         self.audit(req, "member_joined", &principal, format!("{} {}", collar.collar_id, inv.role)).await;
+        metrics.metric_with("InvitationsAccepted", Unit::Count, 1.0, &[("role", inv.role.as_str())]);
         json_response(StatusCode::OK, &self.member_list(&collar, inv.role).await?)
     }
 
@@ -336,7 +339,7 @@ where
         json_response(StatusCode::OK, &self.member_view(&updated, true).await?)
     }
 
-    async fn remove(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
+    async fn remove(&self, req: &Request, m: &Matched<Route>, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         let user_id = m.param("user_id");
         // A member may leave; removing anyone else is the owner's.
@@ -357,10 +360,11 @@ where
         }
         let action = if user_id == principal.user_id { "member_left" } else { "member_removed" };
         self.audit(req, action, &principal, format!("{} {user_id}", collar.collar_id)).await;
+        inv.metric("MembersRemoved", Unit::Count, 1.0);
         Ok(no_content())
     }
 
-    async fn transfer(&self, req: &Request, m: &Matched<Route>) -> Result<Response<Body>, ApiError> {
+    async fn transfer(&self, req: &Request, m: &Matched<Route>, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require_user(req, MANAGE).await?;
         let Access { collar, .. } = self.access(&principal, m, Need::ManageMembers).await?;
         let body: wire::TransferCollar = json_body(req)?;
@@ -392,6 +396,7 @@ where
         // The new household id already ended every membership; this clears their items.
         self.members.end_household(&collar.collar_id).await?;
         self.audit(req, "collar_transferred", &principal, format!("{} {}", collar.collar_id, body.user_id)).await;
+        inv.metric("CollarsTransferred", Unit::Count, 1.0);
         let answer = wire::Transferred {
             collar_id: moved.collar_id,
             owner_user_id: moved.owner_id,
@@ -408,15 +413,15 @@ where
     K: ApiKeyStore,
     A: AuditStore + Clone,
 {
-    async fn handle(&self, req: Request, _inv: &Invocation) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let m = petty_shared::http::router::find(ROUTES, &req)?;
         match m.route {
-            Route::Invite => Box::pin(self.invite(&req, &m)).await,
+            Route::Invite => Box::pin(self.invite(&req, &m, inv)).await,
             Route::List => Box::pin(self.list(&req, &m)).await,
             Route::Update => Box::pin(self.update(&req, &m)).await,
-            Route::Remove => Box::pin(self.remove(&req, &m)).await,
-            Route::Accept => Box::pin(self.accept(&req)).await,
-            Route::Transfer => Box::pin(self.transfer(&req, &m)).await,
+            Route::Remove => Box::pin(self.remove(&req, &m, inv)).await,
+            Route::Accept => Box::pin(self.accept(&req, inv)).await,
+            Route::Transfer => Box::pin(self.transfer(&req, &m, inv)).await,
         }
     }
 }
