@@ -7,7 +7,9 @@
 # ingest (JSONL and CSV), simulate (claiming with a code), realtime --watch, the fleet status,
 # zones, alert settings and alerts (an escape raised by the evaluator, acknowledged), notifications
 # (a webhook to a local tools/webhook_receiver.py verifying each delivery's signature, a test,
-# the settings, the escape's resolution delivered, its delivery log), timeline, feedback, plan,
+# the settings, the escape's resolution delivered, its delivery log), a household (a second
+# account invited as a viewer, accepting with the e-mailed token, promoted to caregiver, handed
+# the collar), timeline, feedback, plan,
 # health, a forced token refresh and logout, then keeping the account (profile, e-mail verification
 # from the local inbox, sessions on two devices, password change and reset, the export downloaded
 # and read, deletion), each checked for its exit code and output.
@@ -54,6 +56,10 @@ has() {
   grep -qF -- "$1" <<<"$out$err" || { echo "FAIL: output lacks '$1':"; echo "$out"; echo "$err"; exit 1; }
 }
 json() { "$VENV/bin/python" -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$out"; }
+# inbox EMAIL SUBJECT: the token of the newest mail to EMAIL with SUBJECT in its subject (moto's SES).
+inbox() {
+  "$VENV/bin/python" tools/local_aws.py inbox --endpoint "$PETTY_MOTO_URL" --to "$1" --subject "$2"
+}
 
 expect 0 health; has "ok"
 expect 0 health --ready; has "ready"
@@ -230,7 +236,8 @@ within 30 opening_handled || { echo "FAIL: the escape's opening not handled by t
 receiver_pid=$!
 receiver=""
 for _ in $(seq 1 100); do
-  receiver=$(sed -n 's|^webhook-receiver: listening on \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' "$work/receiver.out")
+  # The background job's redirection may not have created the file yet: not an error (set -e).
+  receiver=$(sed -n 's|^webhook-receiver: listening on \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' "$work/receiver.out" 2>/dev/null || true)
   [ -n "$receiver" ] && break
   kill -0 "$receiver_pid" 2>/dev/null || break
   sleep 0.1
@@ -282,6 +289,46 @@ expect 4 webhooks rm "$hook"
 expect 0 webhooks list; has "no webhooks yet"
 stop_pid "$receiver_pid"; receiver_pid=""
 
+# Households: SM-000003 shared with a second account (verified; its own session directory), the
+# invitation's token read from its inbox. A viewer only reads; a caregiver changes zones and may be
+# handed the collar, after which the old owner's access is gone (not found, like any other's collar).
+member() { PETTY_CONFIG_DIR="$work/member" PETTY_PASSWORD="member password, locally" expect "$@"; }
+expect 0 collars add SM-000003 --claim-code "$code3" --name Pixel --species cat --weight-kg 4; has "collar SM-000003 is yours"
+expect 0 collars list; has "ROLE"; has "owner"
+member 0 register --email member@example.com --name "Cli Member"
+member 0 login --email member@example.com
+member 0 account verify-email; has "on its way"
+member 0 account verify-email --token "$(inbox member@example.com verify)"; has "(verified)"
+expect 2 members invite SM-000003 member@example.com --role viewer --until tomorrow; has "RFC 3339"
+expect 0 members invite SM-000003 member@example.com --role viewer --json
+[ "$(json '(d["role"], d["expires_at"])')" = "('viewer', None)" ] || { echo "FAIL: a viewer with no end expected: $out"; exit 1; }
+member 4 collars show SM-000003    # not shared until accepted
+invitation=$(inbox member@example.com shared)
+member 0 members accept --token "$invitation"; has "joined the household of SM-000003 as viewer"
+member 6 members accept --token "$invitation"; has "invalid_token"    # it works once
+member 0 members SM-000003 --json
+[ "$(json '(d["role"], [m["role"] for m in d["members"]], any("email" in m for m in d["members"]))')" \
+  = "('viewer', ['owner', 'viewer'], False)" ] || { echo "FAIL: a viewer's household without addresses expected: $out"; exit 1; }
+member_id=$(json '[m["user_id"] for m in d["members"] if m["role"] == "viewer"][0]')
+owner_id=$(json '[m["user_id"] for m in d["members"] if m["role"] == "owner"][0]')
+member 0 members SM-000003; has "(you: viewer)"; has "Cli Member"
+grep -qF "@example.com" <<<"$out" && { echo "FAIL: a viewer sees addresses: $out"; exit 1; }
+member 0 collars list; has "SM-000003"; has "viewer"
+member 3 members invite SM-000003 third@example.com --role viewer; has "403"    # the owner's
+member 3 zones add SM-000003 home --name Home --circle=-74.006,40.7128 --radius 150; has "403"
+expect 0 members SM-000003; has "(you: owner)"; has "member@example.com"
+expect 0 members set SM-000003 "$member_id" --role caregiver --until "$(ts $(($(date -u +%s) + 86400)))" --json
+[ "$(json '(d["role"], d["expires_at"] is not None)')" = "('caregiver', True)" ] || { echo "FAIL: a caregiver with an end expected: $out"; exit 1; }
+expect 0 members set SM-000003 "$member_id" --no-end; has "caregiver, no end"
+member 0 zones add SM-000003 home --name Home --circle=-74.006,40.7128 --radius 150; has "zone home created"
+expect 0 collars transfer SM-000003 "$member_id"; has "transferred to $member_id"
+expect 4 collars show SM-000003
+expect 4 members SM-000003
+member 0 collars show SM-000003; has "role       owner"
+member 0 members SM-000003 --json; [ "$(json '(d["role"], len(d["members"]))')" = "('owner', 1)" ] \
+  || { echo "FAIL: the new owner alone expected: $out"; exit 1; }
+member 4 members rm SM-000003 "$owner_id"    # the old owner is no member either
+
 # Timeline: table and chart, then JSON for the event ids
 from=$(ts $((now - 7200))); to=$(ts $((now + 60)))
 expect 0 timeline SM-000001 --from "$from" --to "$to"; has "BEHAVIOUR"; has "deep sleep"; has "SM-000001."
@@ -324,9 +371,6 @@ expect 3 whoami
 
 # Keeping the account: profile, e-mail verification (the token read from moto's SES, as from an
 # inbox), sessions on two devices, password change and reset, the export, deletion.
-inbox() {
-  "$VENV/bin/python" tools/local_aws.py inbox --endpoint "$PETTY_MOTO_URL" --to "$1" --subject "$2"
-}
 second() { PETTY_CONFIG_DIR="$work/second" expect "$@"; }
 expect 0 login --email cli@example.com
 expect 0 account show; has "cli@example.com (not verified"; has "timezone UTC"

@@ -1,7 +1,7 @@
 //! The command line: every command, argument and flag of `petty`, and their help.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use petty_client::types::{AlertType, BATTERY_LOW_PCT, HEART_RATE_SUSTAINED_MIN, OFFLINE_AFTER_MIN};
+use petty_client::types::{AlertType, BATTERY_LOW_PCT, HEART_RATE_SUSTAINED_MIN, OFFLINE_AFTER_MIN, Role};
 
 use crate::exit::EXIT_CODES;
 
@@ -9,7 +9,7 @@ use crate::exit::EXIT_CODES;
 #[command(
     name = "petty",
     version,
-    about = "The Petty API from a terminal: accounts, collars, readings, timeline, feedback, plan, safe zones, alerts, notifications."
+    about = "The Petty API from a terminal: accounts, collars and their households, readings, timeline, feedback, plan, safe zones, alerts, notifications."
 )]
 #[command(after_help = format!("Example:\n  petty login --email demo@petty.local\n  petty timeline DM-000001 --day 2026-11-21\n\n{EXIT_CODES}"))]
 pub struct Cli {
@@ -63,9 +63,14 @@ pub enum Command {
         after_help = "Example:\n  petty export                       # waits, then prints a download link valid 15 minutes\n  petty export --no-wait\n  petty export status 3f9c2a7d1e0b4c55a1b2c3d4e5f60718"
     )]
     Export(ExportArgs),
-    /// Claim, edit, list and show collars.
+    /// Claim, edit, list, show and transfer collars.
     #[command(subcommand)]
     Collars(CollarsCmd),
+    /// A collar's household: who shares it and as what (owner, caregiver, viewer); invitations.
+    #[command(
+        after_help = "Example:\n  petty members DM-000001\n  petty members invite DM-000001 bea@example.com --role viewer --until 2026-12-24T18:00:00Z\n  petty members accept --token \"$TOKEN_FROM_THE_MAIL\"\n  petty members set DM-000001 USER_ID --role caregiver --no-end\n  petty members rm DM-000001 USER_ID   # your own id (petty whoami): leave the household\n\nA caregiver may also change zones, alert settings and the pet's profile; a viewer only reads.\nOnly the owner manages the household (others: exit 3); ownership moves by `petty collars transfer`."
+    )]
+    Members(MembersArgs),
     /// Operators (`admin` scope): register collars before anyone claims them, replace lost codes.
     #[command(subcommand)]
     Admin(AdminCmd),
@@ -290,6 +295,95 @@ pub enum CollarsCmd {
     /// One collar: its pet and fleet status (last seen, battery, firmware).
     #[command(after_help = "Example:\n  petty collars show DM-000001")]
     Show { collar: String },
+    /// Hand the collar to a caregiver of its household (owner only): it becomes theirs, and your
+    /// access to it ends, every other member's too.
+    #[command(
+        after_help = "Example:\n  petty members DM-000001            # the caregiver's USER_ID\n  petty collars transfer DM-000001 6f1c2b7a-9d8e-4f60-a1b2-c3d4e5f60718\n\nSomeone who is not a current caregiver answers 409 (exit 6): promote them first with\n`petty members set COLLAR USER_ID --role caregiver`."
+    )]
+    Transfer {
+        collar: String,
+        /// The new owner's user id (from `petty members COLLAR`).
+        user_id: String,
+    },
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct MembersArgs {
+    #[command(subcommand)]
+    pub cmd: Option<MembersCmd>,
+    /// List this collar's household: the owner first, then the members by when they joined.
+    pub collar: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum MembersCmd {
+    /// Invite someone by e-mail (owner only); the token goes to that address, valid 7 days.
+    #[command(
+        after_help = "Example:\n  petty members invite DM-000001 bea@example.com --role caregiver\n  petty members invite DM-000001 sitter@example.com --role viewer --until 2026-12-24T18:00:00Z"
+    )]
+    Invite {
+        collar: String,
+        /// The address the invitation (and its token) goes to.
+        email: String,
+        /// A caregiver may also change zones, alert settings and the pet's profile; a viewer only reads.
+        #[arg(long, value_enum)]
+        role: MemberRole,
+        /// When the membership ends by itself (RFC 3339, within a year) [default: never].
+        #[arg(long, value_name = "RFC3339")]
+        until: Option<String>,
+    },
+    /// Join a household with the token of the invitation e-mail (signed in with that address, verified).
+    #[command(after_help = "Example:\n  petty members accept --token \"$TOKEN_FROM_THE_MAIL\"")]
+    Accept {
+        #[arg(long)]
+        token: String,
+    },
+    /// Change a member's role or end (owner only): only what the flags say, the rest stays.
+    #[command(
+        group(ArgGroup::new("change").required(true).multiple(true).args(["role", "until", "no_end"])),
+        after_help = "Example:\n  petty members set DM-000001 USER_ID --role caregiver\n  petty members set DM-000001 USER_ID --until 2026-12-24T18:00:00Z\n  petty members set DM-000001 USER_ID --no-end"
+    )]
+    Set {
+        collar: String,
+        /// The member's user id (from `petty members COLLAR`).
+        user_id: String,
+        /// The new role.
+        #[arg(long, value_enum)]
+        role: Option<MemberRole>,
+        /// A new end of the membership (RFC 3339, within a year).
+        #[arg(long, value_name = "RFC3339", conflicts_with = "no_end")]
+        until: Option<String>,
+        /// The membership no longer ends by itself.
+        #[arg(long)]
+        no_end: bool,
+    },
+    /// Remove a member (owner only), or leave a household with your own user id (no such member: exit 4).
+    #[command(
+        visible_alias = "remove",
+        after_help = "Example:\n  petty members rm DM-000001 6f1c2b7a-9d8e-4f60-a1b2-c3d4e5f60718\n  petty members rm DM-000001 \"$(petty whoami --json | jq -r .user_id)\"   # leave"
+    )]
+    Rm {
+        collar: String,
+        /// The member's user id (from `petty members COLLAR`; yours to leave).
+        user_id: String,
+    },
+}
+
+/// A member's role (the owner's moves only by a transfer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MemberRole {
+    Caregiver,
+    Viewer,
+}
+
+impl MemberRole {
+    pub fn role(self) -> Role {
+        match self {
+            MemberRole::Caregiver => Role::Caregiver,
+            MemberRole::Viewer => Role::Viewer,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -614,5 +708,122 @@ pub enum OnOff {
 impl OnOff {
     pub fn is_on(self) -> bool {
         self == OnOff::On
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("petty").chain(args.iter().copied()))
+    }
+
+    fn members(args: &[&str]) -> MembersArgs {
+        let mut all = vec!["members"];
+        all.extend_from_slice(args);
+        match parse(&all).unwrap_or_else(|e| panic!("{args:?}: {e}")).command {
+            Command::Members(a) => a,
+            _ => panic!("not members"),
+        }
+    }
+
+    fn refused(args: &[&str]) -> ErrorKind {
+        match parse(args) {
+            Ok(_) => panic!("{args:?} parsed"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn members_lists_a_collar_or_runs_a_subcommand() {
+        let a = members(&["DM-000001", "--json"]);
+        assert_eq!((a.collar.as_deref(), a.cmd.is_none()), (Some("DM-000001"), true));
+        match members(&[
+            "invite",
+            "DM-000001",
+            "bea@example.com",
+            "--role",
+            "viewer",
+            "--until",
+            "2026-12-24T18:00:00Z",
+        ])
+        .cmd
+        {
+            Some(MembersCmd::Invite { collar, email, role, until }) => {
+                assert_eq!(
+                    (collar.as_str(), email.as_str(), role),
+                    ("DM-000001", "bea@example.com", MemberRole::Viewer)
+                );
+                assert_eq!(until.as_deref(), Some("2026-12-24T18:00:00Z"));
+            }
+            _ => panic!("not invite"),
+        }
+        assert!(
+            matches!(members(&["accept", "--token", "pinv_x"]).cmd, Some(MembersCmd::Accept { token }) if token == "pinv_x")
+        );
+        assert!(matches!(
+            members(&["rm", "DM-000001", "u-1"]).cmd,
+            Some(MembersCmd::Rm { collar, user_id }) if collar == "DM-000001" && user_id == "u-1"
+        ));
+        assert!(matches!(members(&["remove", "DM-000001", "u-1"]).cmd, Some(MembersCmd::Rm { .. })));
+        // Usage errors: exit 2, from clap.
+        assert_eq!(refused(&["members"]), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand);
+        assert_eq!(refused(&["members", "invite", "DM-000001", "bea@example.com"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            refused(&["members", "invite", "DM-000001", "bea@example.com", "--role", "owner"]),
+            ErrorKind::InvalidValue,
+            "the owner's role moves by a transfer"
+        );
+        assert_eq!(refused(&["members", "accept"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            refused(&["members", "DM-000001", "rm", "u-1"]),
+            ErrorKind::ArgumentConflict,
+            "a list or a subcommand"
+        );
+    }
+
+    #[test]
+    fn members_set_needs_a_change_and_one_end_at_most() {
+        match members(&["set", "DM-000001", "u-1", "--role", "caregiver"]).cmd {
+            Some(MembersCmd::Set { role, until, no_end, .. }) => {
+                assert_eq!((role, until, no_end), (Some(MemberRole::Caregiver), None, false));
+            }
+            _ => panic!("not set"),
+        }
+        assert!(matches!(
+            members(&["set", "DM-000001", "u-1", "--no-end"]).cmd,
+            Some(MembersCmd::Set { role: None, until: None, no_end: true, .. })
+        ));
+        assert!(matches!(
+            members(&["set", "DM-000001", "u-1", "--until", "2027-01-01T00:00:00Z", "--role", "viewer"]).cmd,
+            Some(MembersCmd::Set { role: Some(MemberRole::Viewer), until: Some(_), no_end: false, .. })
+        ));
+        assert_eq!(refused(&["members", "set", "DM-000001", "u-1"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            refused(&["members", "set", "DM-000001", "u-1", "--until", "2027-01-01T00:00:00Z", "--no-end"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(MemberRole::Caregiver.role(), Role::Caregiver);
+        assert_eq!(MemberRole::Viewer.role(), Role::Viewer);
+    }
+
+    #[test]
+    fn a_collar_is_transferred_to_a_user_id() {
+        match parse(&["collars", "transfer", "DM-000001", "u-2", "--json"]).unwrap() {
+            Cli { json: true, command: Command::Collars(CollarsCmd::Transfer { collar, user_id }), .. } => {
+                assert_eq!((collar.as_str(), user_id.as_str()), ("DM-000001", "u-2"));
+            }
+            _ => panic!("not a transfer"),
+        }
+        assert_eq!(refused(&["collars", "transfer", "DM-000001"]), ErrorKind::MissingRequiredArgument);
     }
 }

@@ -17,7 +17,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::commands::{
-    account, accounts, admin, alert_settings, alerts, api_keys, collars, export, feedback, health, ingest,
+    account, accounts, admin, alert_settings, alerts, api_keys, collars, export, feedback, health, ingest, members,
     notifications, password, plan, realtime, sessions, simulate, timeline, webhooks, zones,
 };
 use crate::exit::{Exit, Failure, Outcome, fail};
@@ -47,6 +47,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Account(cmd) => account::run(&c, cmd, cli.api.trim_end_matches('/'), json).await,
         Command::Export(a) => export::run(&c, a, json).await,
         Command::Collars(cmd) => collars::run(&c, cmd, json).await,
+        Command::Members(a) => members::run(&c, a, json).await,
         Command::Admin(cmd) => admin::run(&c, cmd, json).await,
         Command::ApiKeys(cmd) => api_keys::run(&c, cmd, json).await,
         Command::Ingest { file } => ingest::run(&c, file, json).await,

@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod breaker;
+pub mod members;
 pub mod notifications;
 pub mod retry;
 pub mod types;

@@ -3,23 +3,12 @@
 
 mod support;
 
-use petty_client::types::{ActiveHours, AlertSettings, AlertStatus, AlertType, Polygon, TokenPair, ZoneSpec};
-use petty_client::{AlertFilter, Client, Credentials, Error, ZoneWrite};
+use petty_client::types::{ActiveHours, AlertSettings, AlertStatus, AlertType, Polygon, ZoneSpec};
+use petty_client::{AlertFilter, Error, ZoneWrite};
 use serde_json::{Value, json};
-use support::{Reply, Server, config, error};
+use support::{Reply, Server, error, owner};
 
 const ALERT_ID: &str = "DM-000001.zone_exit.home.1764633600000";
-
-fn owner(server: &Server) -> Client {
-    let client = Client::new(config(&server.url)).unwrap();
-    client.set_credentials(Credentials::Tokens(TokenPair {
-        access_token: "owner".into(),
-        refresh_token: "r".into(),
-        token_type: "Bearer".into(),
-        expires_in: 900,
-    }));
-    client
-}
 
 fn circle() -> ZoneSpec {
     ZoneSpec {
@@ -209,7 +198,7 @@ async fn a_pet_patch_sends_only_the_fields_to_change() {
     let server = Server::start(|_, _| {
         Reply::Json(
             200,
-            json!({"collar_id": "DM-000001", "claimed_at": "t", "updated_at": "t",
+            json!({"collar_id": "DM-000001", "role": "owner", "claimed_at": "t", "updated_at": "t",
             "pet": {"name": "Rex", "species": "dog", "weight_kg": 30.0, "timezone": "Europe/Berlin"}}),
         )
     })

@@ -3,23 +3,12 @@
 
 mod support;
 
+use petty_client::Error;
 use petty_client::types::{
-    AlertType, Channel, DeliveryStatus, EventKind, NotificationSettings, Platform, QuietHours, TokenPair, WebhookStatus,
+    AlertType, Channel, DeliveryStatus, EventKind, NotificationSettings, Platform, QuietHours, WebhookStatus,
 };
-use petty_client::{Client, Credentials, Error};
 use serde_json::{Value, json};
-use support::{Reply, Server, config, error};
-
-fn owner(server: &Server) -> Client {
-    let client = Client::new(config(&server.url)).unwrap();
-    client.set_credentials(Credentials::Tokens(TokenPair {
-        access_token: "owner".into(),
-        refresh_token: "r".into(),
-        token_type: "Bearer".into(),
-        expires_in: 900,
-    }));
-    client
-}
+use support::{Reply, Server, error, owner};
 
 fn webhook(id: &str) -> Value {
     json!({"webhook_id": id, "name": "home", "url": "https://hooks.example.com/petty", "status": "active",

@@ -1,5 +1,5 @@
-//! `petty collars add|edit|list|show`: claiming with the box's code, the pet's profile, and the
-//! fleet status.
+//! `petty collars add|edit|list|show|transfer`: claiming with the box's code, the pet's profile,
+//! the fleet status, and handing a collar to a caregiver of its household.
 
 use petty_client::Client;
 use petty_client::types::{Collar, Pet, PetPatch};
@@ -11,7 +11,8 @@ use crate::exit::{Exit, Failure, Outcome};
 use crate::render;
 
 /// `--json` prints the API's [`Collar`] (`add`, `edit`, `show`), or for `list` an array of
-/// them: every page's collars in order, the pages' cursors already followed.
+/// them: every page's collars in order, the pages' cursors already followed; for `transfer` the
+/// API's [`Transferred`](petty_client::types::Transferred).
 pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
     match cmd {
         CollarsCmd::Add {
@@ -68,12 +69,13 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
                             k.pet.name.clone(),
                             json!(k.pet.species).as_str().unwrap_or_default().to_owned(),
                             format!("{}", k.pet.weight_kg),
+                            k.role.to_string(),
                             k.claimed_at.clone(),
                         ]
                     })
                     .collect();
                 // The list carries no fleet status (the API reads it per collar): `collars show`.
-                print!("{}", render::table(&["COLLAR", "PET", "SPECIES", "KG", "CLAIMED"], &rows));
+                print!("{}", render::table(&["COLLAR", "PET", "SPECIES", "KG", "ROLE", "CLAIMED"], &rows));
             }
         }
         CollarsCmd::Show { collar } => {
@@ -81,7 +83,8 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
             if json {
                 print_json(&k);
             } else {
-                println!("collar     {}\nclaimed    {}\nupdated    {}", k.collar_id, k.claimed_at, k.updated_at);
+                println!("collar     {}\nrole       {}", k.collar_id, k.role);
+                println!("claimed    {}\nupdated    {}", k.claimed_at, k.updated_at);
                 println!("pet        {}", serde_json::to_string(&k.pet).unwrap_or_default());
                 // Fleet status, from the latest reading of this ownership.
                 match &k.last_seen_at {
@@ -91,6 +94,10 @@ pub async fn run(c: &Client, cmd: &CollarsCmd, json: bool) -> Outcome {
                 println!("battery    {}", battery(k.battery_pct));
                 println!("firmware   {}", k.firmware.as_deref().unwrap_or("unknown"));
             }
+        }
+        CollarsCmd::Transfer { collar, user_id } => {
+            let moved = c.transfer_collar(collar, user_id).await?;
+            super::members::transferred(&moved, json);
         }
     }
     Ok(())

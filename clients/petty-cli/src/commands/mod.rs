@@ -17,6 +17,7 @@ pub mod export;
 pub mod feedback;
 pub mod health;
 pub mod ingest;
+pub mod members;
 pub mod notifications;
 pub mod password;
 pub mod plan;

@@ -148,3 +148,15 @@ pub fn config(url: &str) -> Config {
         ..Config::new(url)
     }
 }
+
+/// A client signed in as the owner (access token `owner`) against `server`.
+pub fn owner(server: &Server) -> petty_client::Client {
+    let client = petty_client::Client::new(config(&server.url)).unwrap();
+    client.set_credentials(petty_client::Credentials::Tokens(petty_client::types::TokenPair {
+        access_token: "owner".into(),
+        refresh_token: "r".into(),
+        token_type: "Bearer".into(),
+        expires_in: 900,
+    }));
+    client
+}
