@@ -8,6 +8,8 @@
   through `POST /v1/notifications/webhooks` and writes the signing secret it returns to
   --webhook-secret-file (mode 0600; the receiver verifies each delivery with it), creates the
   collar's API key and ingests one simulated day;
+- a household: a caregiver, SITTER_EMAIL, registered and verified, invited by the owner and
+  joined with the token from their inbox (moto's SES record);
 - a safe zone "home" (150 m around the simulated home) and the last eight minutes live: the
   pet slips out (an escape, confirmed by the second fix outside), comes back (the return
   resolves it) while the battery falls below 15 % (battery_low), so `petty alerts DM-000001`
@@ -42,6 +44,8 @@ OPS_PASSWORD = "ops-password-petty-2026"
 COLLAR = "DM-000001"
 FIRMWARE = "2.4.1"
 WEBHOOK_NAME = "demo receiver"
+SITTER_EMAIL = "sitter@petty.local"
+SITTER_PASSWORD = "sitter-password-petty-2026"
 
 
 def call(api: str, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
@@ -154,6 +158,33 @@ def verify_email(api: str, moto: str, bearer: dict) -> str:
     return f"{EMAIL} verified" if status == 200 else f"{EMAIL} not verified: confirm answered {status}: {body}"
 
 
+def household(api: str, moto: str, owner: dict) -> str:
+    """A caregiver for the demo pet, as a household gets one: the sitter registers and verifies
+    their address, the owner invites them (`POST /v1/collars/{id}/members`), and they accept
+    with the token from their inbox (`POST /v1/invitations/accept`)."""
+    creds = {"email": SITTER_EMAIL, "password": SITTER_PASSWORD}
+    status, body = call(api, "POST", "/v1/auth/register", {**creds, "name": "Demo Sitter"})
+    if status not in (201, 409):
+        return f"no demo household: register answered {status}: {body}"
+    status, body = call(api, "POST", "/v1/auth/login", creds)
+    if status != 200:
+        return f"no demo household: login answered {status}: {body}"
+    sitter = {"authorization": f"Bearer {body['access_token']}"}
+    status, _ = call(api, "POST", "/v1/auth/verify-email", {}, sitter)
+    if status == 202:
+        token = inbox_token(moto, SITTER_EMAIL, "verif")
+        call(api, "POST", "/v1/auth/verify-email/confirm", {"token": token}, {})
+    invite = {"email": SITTER_EMAIL, "role": "caregiver"}
+    status, body = call(api, "POST", f"/v1/collars/{COLLAR}/members", invite, owner)
+    if status != 201:
+        return f"no demo household: invite answered {status}: {body}"
+    token = inbox_token(moto, SITTER_EMAIL, "shared")
+    status, body = call(api, "POST", "/v1/invitations/accept", {"token": token}, sitter)
+    if status != 200:
+        return f"no demo household: accept answered {status}: {body}"
+    return f"{SITTER_EMAIL} / {SITTER_PASSWORD} is {COLLAR}'s caregiver"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--api", required=True)
@@ -197,6 +228,8 @@ def main() -> None:
     status, body = call(args.api, "POST", "/v1/collars", claim, bearer)
     if status not in (200, 201):
         sys.exit(f"demo: claim answered {status}: {body}")
+    members = household(args.api, args.endpoint, bearer)
+    print(f"demo: {members}", flush=True)
     status, body = call(
         args.api,
         "POST",
@@ -253,6 +286,9 @@ Alerts, raised as the last minutes arrived ({alerts}):
   petty{api} zones list {COLLAR}
   petty{api} alerts {COLLAR}
   petty{api} alerts ack ALERT_ID
+Household: {members} (an escape reaches them too, by their own settings):
+  petty{api} members {COLLAR}
+  petty{api} members invite {COLLAR} friend@example.com --role viewer --until 2030-01-01T00:00:00Z
 Notifications: {webhook}.
   The escape's delivery is the "webhook-receiver: alert.opened zone_exit ..." line above (each delivery the
   receiver got: target/dev-webhooks.jsonl); GET /v1/alerts/ALERT_ID, as the owner, lists an alert's deliveries.
