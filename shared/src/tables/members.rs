@@ -357,24 +357,17 @@ impl MembersTable {
     /// Deletes every membership of the collar (after a release or a transfer, which already
     /// ended them by changing the household); how many there were.
     pub async fn end_household(&self, collar_id: &str) -> Result<usize, StoreError> {
-        let keys: Vec<Item> = self
-            .members(collar_id)
-            .await?
-            .iter()
-            .map(|m| key(collar_pk(&m.collar_id), member_sk(&m.user_id)))
-            .collect();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        crate::dynamo::delete_keys(&self.client, &self.table, keys, deadline).await
+        self.delete_all(self.members(collar_id).await?).await
     }
 
     /// Deletes every membership `user_id` holds (an erased account); how many there were.
     pub async fn remove_user(&self, user_id: &str) -> Result<usize, StoreError> {
-        let keys: Vec<Item> = self
-            .memberships_of(user_id)
-            .await?
-            .iter()
-            .map(|m| key(collar_pk(&m.collar_id), member_sk(&m.user_id)))
-            .collect();
+        self.delete_all(self.memberships_of(user_id).await?).await
+    }
+
+    /// Deletes these memberships' items in batches (`delete_keys`); how many.
+    async fn delete_all(&self, memberships: Vec<Membership>) -> Result<usize, StoreError> {
+        let keys = memberships.iter().map(|m| key(collar_pk(&m.collar_id), member_sk(&m.user_id))).collect();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         crate::dynamo::delete_keys(&self.client, &self.table, keys, deadline).await
     }
