@@ -60,7 +60,7 @@ fn compute_bench() {
     let mut episodes = 0;
     for _ in 0..30 {
         let started = Instant::now();
-        let days = build_days(&week, start, start + 7 * DAY_MS, fallback, &t);
+        let days = build_days(&week, start, start + 7 * DAY_MS, fallback, &t, &petty_behaviour::Calendar::UTC);
         build.push(started.elapsed().as_secs_f64() * 1000.0);
         let events: Vec<_> = days
             .iter()

@@ -73,7 +73,14 @@ async fn a_simulated_day_reads_back_as_its_episodes() {
     assert_eq!(accepted as usize, truth.len(), "every distinct reading stored once, duplicates not counted");
 
     // What the pure computation says about the stored day.
-    let expected = build_days(&truth, yesterday, yesterday + DAY_MS, 85.0, &Thresholds::default());
+    let expected = build_days(
+        &truth,
+        yesterday,
+        yesterday + DAY_MS,
+        85.0,
+        &Thresholds::default(),
+        &petty_behaviour::Calendar::UTC,
+    );
     let expected_ids: Vec<String> =
         expected[0].0.episodes.iter().map(|e| event_id(collar, e.behavior, e.start_ms)).collect();
     let window = format!("collar_id={collar}&from={}&to={}", format_ms(yesterday), format_ms(yesterday + DAY_MS));
@@ -162,7 +169,7 @@ async fn a_simulated_day_reads_back_as_its_episodes() {
         .unwrap()
         .timestamp_millis();
     assert_eq!(plan_from, before, "the plan starts at the claim, not 7 days back");
-    let week = build_days(&truth, plan_from, plan_to, 85.0, &Thresholds::default());
+    let week = build_days(&truth, plan_from, plan_to, 85.0, &Thresholds::default(), &petty_behaviour::Calendar::UTC);
     let summary = ActivitySummary::from_episodes(week.iter().flat_map(|d| d.0.episodes.iter()), plan_from, plan_to);
     let pet: petty_shared::collar::Pet =
         serde_json::from_value(json!({"name": "Biscuit", "species": "dog", "weight_kg": profile.weight_kg})).unwrap();

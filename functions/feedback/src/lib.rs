@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use petty_behaviour::Calendar;
 use petty_behaviour::calibration::{Calibration, Judgement};
-use petty_behaviour::segment::{DAY_MS, day_floor};
+use petty_behaviour::segment::DAY_MS;
 use petty_shared::api;
 use petty_shared::api::format_ms;
 use petty_shared::audit::AuditStore;
@@ -184,7 +185,15 @@ where
         if sub.event_start < collar.visible_from_ms() {
             return Err(no_event());
         }
-        let shown = self.shown.shown_on_day(&sub.collar_id, day_floor(sub.event_start)).await?;
+        let calendar = Calendar::new(collar.pet.tz());
+        let client_timestamp_ms = sub
+            .client_time
+            .as_ref()
+            .map(|t| t.resolve(&calendar, now))
+            .transpose()
+            .map_err(|e| ApiError::unprocessable(e.code, e.message))?;
+        // The event index is kept per local day of the pet, as the timeline published it.
+        let shown = self.shown.shown_on_day(&sub.collar_id, calendar.floor(sub.event_start)).await?;
         let event_end = shown
             .iter()
             .find(|e| e.start_ms == sub.event_start && e.behavior == sub.behavior)
@@ -200,7 +209,7 @@ where
             correct: sub.correct,
             corrected: sub.corrected,
             comment: sub.comment,
-            client_timestamp_ms: sub.client_timestamp_ms,
+            client_timestamp_ms,
             submitted_at: now,
             revisions: 1,
         };

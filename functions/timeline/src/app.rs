@@ -33,8 +33,8 @@ use crate::config::TimelineConfig;
 use crate::{DEFAULT_LIMIT, DEFAULT_WINDOW_MS, MAX_LIMIT, MAX_WINDOW_DAYS, PLAN_WINDOW_MS};
 use petty_behaviour::model::typical_resting_bpm;
 use petty_behaviour::plan::{ActivitySummary, pet_plan};
-use petty_behaviour::segment::{BaselineSource, DAY_MS, EpisodeStats, build_days, day_floor, event_id};
-use petty_behaviour::{Behavior, Episode, MODEL_VERSION, Thresholds};
+use petty_behaviour::segment::{BaselineSource, EpisodeStats, build_days, event_id};
+use petty_behaviour::{Behavior, Calendar, Episode, MODEL_VERSION, Thresholds};
 
 /// This function's routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,29 +72,61 @@ pub struct TimelineApp<
     thresholds: Thresholds,
 }
 
+/// What a timeline asks for: a window of instants, or one of the pet's local days (whose
+/// bounds are known once the pet's time zone is).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Span {
+    Window(TimeWindow),
+    Day(chrono::NaiveDate),
+}
+
 /// A timeline request's validated parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelineQuery {
     pub collar_id: String,
-    pub window: TimeWindow,
+    pub span: Span,
     pub limit: usize,
     pub cursor: Option<String>,
 }
 
 impl TimelineQuery {
-    /// Validates the query string at the edge, before any storage call.
+    /// Validates the query string at the edge, before any storage call: `day=YYYY-MM-DD`
+    /// (400 `invalid_day`) or a `from`/`to` window, not both (400 `invalid_window`).
     pub fn parse(req: &Request, now_ms: i64) -> Result<Self, ApiError> {
+        let span = match query_param(req, "day") {
+            None => Span::Window(WINDOW.parse(req, now_ms)?),
+            Some(_) if query_param(req, "from").is_some() || query_param(req, "to").is_some() => {
+                return Err(ApiError::bad_request("invalid_window", "give day or from/to, not both"));
+            }
+            Some(day) => Span::Day(
+                chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                    .ok()
+                    .filter(|_| day.len() == 10)
+                    .ok_or_else(|| ApiError::bad_request("invalid_day", "day must be a date, YYYY-MM-DD"))?,
+            ),
+        };
         Ok(Self {
             collar_id: collar_id(req)?,
-            window: WINDOW.parse(req, now_ms)?,
+            span,
             limit: query::limit(req, DEFAULT_LIMIT, MAX_LIMIT)?,
             cursor: query_param(req, "cursor"),
         })
     }
 
-    /// What a cursor is bound to: this collar and this window as asked.
+    /// `[from, to)` in Unix ms: a day's in the pet's `calendar`.
+    pub fn window(&self, calendar: &Calendar) -> (i64, i64) {
+        match &self.span {
+            Span::Window(w) => (w.from_ms, w.to_ms),
+            Span::Day(day) => calendar.window(*day),
+        }
+    }
+
+    /// What a cursor is bound to: this collar and this window (or day) as asked.
     fn cursor_scope(&self) -> String {
-        format!("timeline:{}:{}:{}", self.collar_id, self.window.asked.0, self.window.asked.1)
+        match &self.span {
+            Span::Window(w) => format!("timeline:{}:{}:{}", self.collar_id, w.asked.0, w.asked.1),
+            Span::Day(day) => format!("timeline:{}:day:{day}", self.collar_id),
+        }
     }
 }
 
@@ -181,8 +213,9 @@ where
         Self { collars, readings, feedback, shown, edge, thresholds: Thresholds::default() }
     }
 
-    /// Reads and segments every day overlapping `[from_ms, to_ms)` that the owner may see,
-    /// with the pet's calibration, then publishes each day's events for the feedback function.
+    /// Reads and segments every local day of the pet overlapping `[from_ms, to_ms)` that the
+    /// caller may see, with the pet's calibration, then publishes each day's events for the
+    /// feedback function (keyed by the day's start, as the feedback function finds them).
     ///
     /// That publication is the one write a GET makes: feedback is accepted only on events an
     /// owner was shown, and today days are computed on read. It goes through the event-index
@@ -196,8 +229,9 @@ where
         inv: &Invocation,
     ) -> Result<Analysis, ApiError> {
         let now = now_ms();
-        let start = day_floor(from_ms).max(collar.visible_from_ms());
-        let end = (day_floor(to_ms - 1) + DAY_MS).min(now);
+        let calendar = Calendar::new(collar.pet.tz());
+        let start = calendar.floor(from_ms).max(collar.visible_from_ms());
+        let end = calendar.window(calendar.date_of(to_ms - 1)).1.min(now);
         let read_started = Instant::now();
         let (readings, calibration, statuses) = petty_shared::xray::phase("read", async {
             tokio::try_join!(
@@ -213,12 +247,12 @@ where
         let started = Instant::now();
         let fallback = typical_resting_bpm(collar.pet.species, collar.pet.weight_kg);
         let thresholds = calibration.apply(&self.thresholds);
-        let days = build_days(&readings.samples, start, end, fallback, &thresholds);
+        let days = build_days(&readings.samples, start, end, fallback, &thresholds, &calendar);
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         inv.metric("TimelineComputeMs", Unit::Milliseconds, elapsed_ms);
         let published = days
             .iter()
-            .map(|(day, from, _)| self.shown.publish_day(&collar.collar_id, day_floor(*from), &day.episodes));
+            .map(|(day, from, _)| self.shown.publish_day(&collar.collar_id, calendar.floor(*from), &day.episodes));
         if let Err(err) = futures_util::future::try_join_all(published).await {
             // The timeline is still right; feedback on these events waits for the next read.
             tracing::warn!(error = %err, "event index not published");
@@ -240,7 +274,6 @@ where
     async fn timeline(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let principal = self.edge.require(req, "timeline:read").await?;
         let q = TimelineQuery::parse(req, now_ms())?;
-        let (from_ms, to_ms) = (q.window.from_ms, q.window.to_ms);
         let codec = self.edge.cursor_codec().await?;
         let scope = q.cursor_scope();
         let after = match q.cursor.as_deref() {
@@ -255,6 +288,7 @@ where
             ),
         };
         let collar = access(&self.collars, &principal, &q.collar_id, Need::Read).await?.collar;
+        let (from_ms, to_ms) = q.window(&Calendar::new(collar.pet.tz()));
         // A later page only needs the days from where the previous one stopped.
         let from = after.map_or(from_ms, |a| a.clamp(from_ms, to_ms));
         let analysis = self.analyse(&collar, &principal.user_id, from, to_ms, inv).await?;
@@ -313,7 +347,7 @@ where
         let from = (to - PLAN_WINDOW_MS).max(collar.visible_from_ms());
         let analysis = self.analyse(&collar, &principal.user_id, from, to, inv).await?;
         let summary = ActivitySummary::from_episodes(analysis.episodes.iter().map(|(e, _, _)| e), from, to);
-        let plan = pet_plan(&collar.pet, chrono::Utc::now().date_naive(), &summary);
+        let plan = pet_plan(&collar.pet, Calendar::new(collar.pet.tz()).date_of(to), &summary);
         let body = Plan {
             collar_id,
             pet: PlanPet { name: collar.pet.name.clone(), species: collar.pet.species },

@@ -34,12 +34,17 @@ const COLLAR: &str = "TL-100001";
 /// The app with one collar of `ada`'s, claimed at `claimed_ms`, holding yesterday's
 /// simulated day; returns yesterday's midnight and the day's distinct samples.
 fn app(claimed_ms: i64) -> (App, Tokens, i64, Vec<petty_behaviour::Sample>) {
+    app_in(claimed_ms, None)
+}
+
+/// [`app`] with the pet's time zone set.
+fn app_in(claimed_ms: i64, timezone: Option<&str>) -> (App, Tokens, i64, Vec<petty_behaviour::Sample>) {
     let (edge, tokens) = edge();
     let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
     let profile = &profiles()[0];
     let collars = MemoryCollars::default();
     let pet = serde_json::from_value(
-        serde_json::json!({"name": "Biscuit", "species": "dog", "weight_kg": profile.weight_kg}),
+        serde_json::json!({"name": "Biscuit", "species": "dog", "weight_kg": profile.weight_kg, "timezone": timezone}),
     )
     .unwrap();
     let claimed_s = claimed_ms / 1000;
@@ -88,7 +93,8 @@ fn window(from: i64, to: i64) -> String {
 async fn the_stored_day_is_the_pure_computations_episodes_and_is_published_for_feedback() {
     let (app, t, yesterday, day) = app(0);
     let ada = t.bearer("ada", &["timeline:read"]);
-    let expected = build_days(&day, yesterday, yesterday + DAY_MS, 85.0, &Thresholds::default());
+    let expected =
+        build_days(&day, yesterday, yesterday + DAY_MS, 85.0, &Thresholds::default(), &petty_behaviour::Calendar::UTC);
     let expected_ids: Vec<String> =
         expected[0].0.episodes.iter().map(|e| event_id(COLLAR, e.behavior, e.start_ms)).collect();
     let path = format!("/v1/pet-timeline?{}&limit=500", window(yesterday, yesterday + DAY_MS));
@@ -99,6 +105,53 @@ async fn the_stored_day_is_the_pure_computations_episodes_and_is_published_for_f
     let shown = app.shown.0.lock().unwrap().get(&(COLLAR.to_owned(), yesterday)).cloned().unwrap();
     let shown_ids: Vec<String> = shown.iter().map(|e| event_id(COLLAR, e.behavior, e.start_ms)).collect();
     assert_eq!(shown_ids, expected_ids, "the event index holds what the owner was shown");
+}
+
+#[tokio::test]
+async fn a_day_is_the_pets_local_day_and_its_window_is_said_in_utc() {
+    let (app, t, yesterday, day) = app_in(0, Some("Asia/Tokyo"));
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let tokyo = petty_behaviour::Calendar::new("Asia/Tokyo".parse().unwrap());
+    // Noon UTC yesterday is 21:00 in Tokyo: that local day runs 15:00Z to 15:00Z.
+    let date = tokyo.date_of(yesterday + DAY_MS / 2);
+    let (from, to) = (yesterday - 9 * 3_600_000, yesterday + 15 * 3_600_000);
+    assert_eq!(tokyo.window(date), (from, to));
+    let (status, body) =
+        call(&app, "GET", &format!("/v1/pet-timeline?collar_id={COLLAR}&day={date}&limit=500"), Some(&ada), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["metadata"]["window"], serde_json::json!({"from": format_ms(from), "to": format_ms(to)}));
+    let expected = build_days(&day, from, to, 85.0, &Thresholds::default(), &tokyo);
+    assert_eq!(expected.len(), 1);
+    let expected_ids: Vec<String> =
+        expected[0].0.episodes.iter().map(|e| event_id(COLLAR, e.behavior, e.start_ms)).collect();
+    assert_eq!(ids(&body), expected_ids);
+    assert_eq!(body["metadata"]["data_points"], day.iter().filter(|s| s.ts_ms >= from && s.ts_ms < to).count());
+    // The day starts a new episode at local midnight (15:00Z), not at UTC midnight.
+    let starts: Vec<i64> = expected[0].0.episodes.iter().map(|e| e.start_ms).collect();
+    assert!(starts.contains(&from) && !starts.contains(&yesterday), "{starts:?}");
+    // Published under the local day's start, where the feedback function looks.
+    assert!(app.shown.0.lock().unwrap().contains_key(&(COLLAR.to_owned(), from)));
+    // The same window asked with from/to gives the same events.
+    let (_, same) =
+        call(&app, "GET", &format!("/v1/pet-timeline?{}&limit=500", window(from, to)), Some(&ada), None).await;
+    assert_eq!(ids(&same), expected_ids);
+}
+
+#[tokio::test]
+async fn a_day_must_be_a_date_and_alone() {
+    let (app, t, _, _) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    for (query, code) in [
+        ("day=2026-13-01", "invalid_day"),
+        ("day=20261121", "invalid_day"),
+        ("day=2026-11-21T00:00:00Z", "invalid_day"),
+        ("day=2026-11-21&from=2026-11-21T00:00:00Z", "invalid_window"),
+        ("day=2026-11-21&to=2026-11-22T00:00:00Z", "invalid_window"),
+    ] {
+        let (status, body) =
+            call(&app, "GET", &format!("/v1/pet-timeline?collar_id={COLLAR}&{query}"), Some(&ada), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{query}");
+    }
 }
 
 #[tokio::test]

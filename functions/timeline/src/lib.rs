@@ -1,7 +1,8 @@
 //! Petty's timeline function: behaviour episodes computed from readings on read, and the pet
 //! plan built on them.
 //!
-//! Design: compute on read, one UTC day at a time. A request reads every reading of the days
+//! Design: compute on read, one of the pet's local days at a time (midnight in its time zone,
+//! so 23 or 25 hours when the clocks change). A request reads every reading of the days
 //! its window touches (one `Query` per day, run concurrently, five attributes), segments
 //! each day on its own with `petty_behaviour` and returns the episodes overlapping the
 //! window. Days are the unit so that an episode and its id do not depend on the window asked
@@ -10,7 +11,7 @@
 mod app;
 pub mod config;
 
-pub use app::{ROUTES, Route, TimelineApp, TimelineQuery};
+pub use app::{ROUTES, Route, Span, TimelineApp, TimelineQuery};
 pub use config::TimelineConfig;
 use petty_behaviour::segment::DAY_MS;
 

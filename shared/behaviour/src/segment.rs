@@ -14,6 +14,7 @@
 
 use serde::Serialize;
 
+use super::days::Calendar;
 use super::geo::{LocalProjection, haversine_m};
 use super::{Behavior, Thresholds};
 
@@ -429,27 +430,29 @@ pub fn day_floor(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS) * DAY_MS
 }
 
-/// The episodes of every UTC day overlapping `[start_ms, end_ms)`, each day computed on its
-/// own (clipped to the span), in time order. `samples` must cover the span and be sorted.
+/// The episodes of every day of `calendar` overlapping `[start_ms, end_ms)`, each day computed
+/// on its own (clipped to the span), in time order: `(day, from, to)` with the clipped bounds.
+/// `samples` must cover the span and be sorted.
 pub fn build_days(
     samples: &[Sample],
     start_ms: i64,
     end_ms: i64,
     fallback_baseline_bpm: f64,
     thresholds: &Thresholds,
+    calendar: &Calendar,
 ) -> Vec<(DayTimeline, i64, i64)> {
-    let mut days = Vec::new();
-    let mut day = day_floor(start_ms);
-    while day < end_ms {
-        let (from, to) = (day.max(start_ms), (day + DAY_MS).min(end_ms));
-        let lo = samples.partition_point(|s| s.ts_ms < from);
-        let hi = samples.partition_point(|s| s.ts_ms < to);
-        let input =
-            DayInput { start_ms: from, end_ms: to, samples: &samples[lo..hi], fallback_baseline_bpm, thresholds };
-        days.push((build_day(&input), from, to));
-        day += DAY_MS;
-    }
-    days
+    calendar
+        .days(start_ms, end_ms)
+        .into_iter()
+        .map(|(_, day_start, day_end)| {
+            let (from, to) = (day_start.max(start_ms), day_end.min(end_ms));
+            let lo = samples.partition_point(|s| s.ts_ms < from);
+            let hi = samples.partition_point(|s| s.ts_ms < to);
+            let input =
+                DayInput { start_ms: from, end_ms: to, samples: &samples[lo..hi], fallback_baseline_bpm, thresholds };
+            (build_day(&input), from, to)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -612,16 +615,43 @@ mod tests {
         let mut s = steady(0, 24 * 60, 80, 0, 0.0);
         s.extend(steady(24 * 60, 60, 80, 0, 0.0));
         let t = Thresholds::default();
-        let days = build_days(&s, T0 + 30 * 60_000, T0 + 25 * 3_600_000, 80.0, &t);
+        let days = build_days(&s, T0 + 30 * 60_000, T0 + 25 * 3_600_000, 80.0, &t, &Calendar::UTC);
         assert_eq!(days.len(), 2);
         assert_eq!((days[0].1, days[0].2), (T0 + 30 * 60_000, T0 + DAY_MS));
         assert_eq!(days[0].0.episodes[0].start_ms, T0 + 30 * 60_000, "the first reading in the span");
         assert_eq!(days[1].0.episodes[0].start_ms, T0 + DAY_MS, "a new day starts a new episode");
         // The same day asked for alone gives the same episodes (the same ids).
-        let alone = build_days(&s, T0 + DAY_MS, T0 + 25 * 3_600_000, 80.0, &t);
+        let alone = build_days(&s, T0 + DAY_MS, T0 + 25 * 3_600_000, 80.0, &t, &Calendar::UTC);
         assert_eq!(alone[0].0, days[1].0);
         assert_eq!(day_floor(T0 + DAY_MS - 1), T0);
         assert_eq!(day_floor(-1), -DAY_MS);
+    }
+
+    #[test]
+    fn days_split_at_the_pets_local_midnight_and_the_clock_changes() {
+        // 26 h of steady rest from 2025-11-21T00:00Z: in Tokyo (UTC+9) the local days split at
+        // 15:00Z, in New York (UTC-5) at 05:00Z; each split starts a new episode.
+        let s = steady(0, 26 * 60, 80, 0, 0.0);
+        let t = Thresholds::default();
+        for (tz, split_h) in [("Asia/Tokyo", 15), ("America/New_York", 5), ("UTC", 24)] {
+            let cal = Calendar::new(tz.parse().unwrap());
+            let days = build_days(&s, T0, T0 + 26 * 3_600_000, 80.0, &t, &cal);
+            assert_eq!(days[0].2, T0 + split_h * 3_600_000, "{tz}");
+            assert_eq!(days[1].0.episodes[0].start_ms, T0 + split_h * 3_600_000, "{tz}");
+            let episodes = days.iter().flat_map(|d| d.0.episodes.iter());
+            assert!(episodes.clone().all(|e| cal.floor(e.start_ms) == cal.floor(e.end_ms - 1)), "{tz}: one day each");
+            assert_eq!(episodes.map(|e| e.stats.samples).sum::<u32>(), 26 * 360, "{tz}: every reading once");
+        }
+        // Berlin's 25-hour day (2026-10-25) is one day of episodes, not a day and an hour.
+        let berlin = Calendar::new(chrono_tz::Europe::Berlin);
+        let fall_back = 1_792_879_200_000; // 2026-10-24T22:00:00Z, local midnight
+        let long: Vec<Sample> =
+            (0..25 * 360).map(|i| Sample { ts_ms: fall_back + i * 10_000, ..s[0].clone() }).collect();
+        let days = build_days(&long, fall_back, fall_back + 25 * 3_600_000, 80.0, &t, &berlin);
+        assert_eq!(days.len(), 1);
+        assert_eq!((days[0].1, days[0].2), (fall_back, fall_back + 25 * 3_600_000));
+        assert_eq!(days[0].0.episodes.len(), 1, "{:?}", days[0].0.episodes);
+        assert_eq!(days[0].0.episodes[0].stats.samples, 25 * 360);
     }
 
     #[test]
