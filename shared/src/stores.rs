@@ -185,6 +185,17 @@ impl LatestReadings for ReadingsTable {
     }
 }
 
+/// An account's own time zone: a newly claimed pet's default.
+pub trait AccountZones: Send + Sync {
+    fn timezone_of(&self, user_id: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+impl AccountZones for crate::tables::users::UsersTable {
+    async fn timezone_of(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        self.timezone(user_id).await
+    }
+}
+
 /// A collar's readings as the behaviour model's samples, by UTC day (the timeline).
 pub trait SampleSource: Send + Sync {
     fn samples_by_day(

@@ -329,6 +329,16 @@ impl CollarStore for MemoryCollars {
 }
 
 /// Claim counters in memory; `.1` logs each call by name.
+/// Accounts' time zones by user id.
+#[derive(Default)]
+pub struct MemoryZones(pub Mutex<HashMap<String, String>>);
+
+impl crate::stores::AccountZones for MemoryZones {
+    async fn timezone_of(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.0.lock().unwrap().get(user_id).cloned())
+    }
+}
+
 #[derive(Default)]
 pub struct MemoryCounters(pub Mutex<HashMap<String, u32>>, pub Mutex<Vec<&'static str>>);
 

@@ -475,7 +475,7 @@ pub struct RealtimeArgs {
 #[derive(Args)]
 pub struct TimelineArgs {
     pub collar: String,
-    /// A UTC day, YYYY-MM-DD.
+    /// One of the pet's days, YYYY-MM-DD, in the pet's time zone (`petty collars edit --timezone`).
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub day: Option<chrono::NaiveDate>,
     /// RFC 3339.

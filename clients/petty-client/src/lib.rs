@@ -176,6 +176,15 @@ struct Answer {
     body: Vec<u8>,
 }
 
+/// What a timeline covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span<'a> {
+    /// `[from, to)`, RFC 3339; absent bounds take the server's default (the last 24 hours).
+    Window { from: Option<&'a str>, to: Option<&'a str> },
+    /// One local day of the pet, `YYYY-MM-DD`, in the pet's time zone.
+    Day(&'a str),
+}
+
 impl Client {
     /// A client with its own breaker.
     pub fn new(config: Config) -> Result<Self, Error> {
@@ -490,18 +499,22 @@ impl Client {
 
     // --- timeline, plan, feedback ---------------------------------------------------------
 
-    /// One page of the timeline of `[from, to)` (RFC 3339; default the last 24 h).
+    /// One page of the timeline over `span`.
     pub async fn timeline(
         &self,
         collar_id: &str,
-        from: Option<&str>,
-        to: Option<&str>,
+        span: Span<'_>,
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Timeline, Error> {
+        let (from, to, day) = match span {
+            Span::Window { from, to } => (from, to, None),
+            Span::Day(day) => (None, None, Some(day)),
+        };
         self.json(
             Call::new(Method::GET, "v1/pet-timeline")
                 .query("collar_id", Some(collar_id))
+                .query("day", day)
                 .query("from", from)
                 .query("to", to)
                 .query("limit", limit)
@@ -510,11 +523,11 @@ impl Client {
         .await
     }
 
-    /// Every event of `[from, to)`, following cursors.
-    pub async fn timeline_all(&self, collar_id: &str, from: Option<&str>, to: Option<&str>) -> Result<Timeline, Error> {
-        let mut page = self.timeline(collar_id, from, to, None, Some(500)).await?;
+    /// Every event of `span`, following cursors.
+    pub async fn timeline_all(&self, collar_id: &str, span: Span<'_>) -> Result<Timeline, Error> {
+        let mut page = self.timeline(collar_id, span, None, Some(500)).await?;
         while let Some(cursor) = page.next_cursor.take() {
-            let next = self.timeline(collar_id, from, to, Some(&cursor), Some(500)).await?;
+            let next = self.timeline(collar_id, span, Some(&cursor), Some(500)).await?;
             page.timeline.extend(next.timeline);
             page.next_cursor = next.next_cursor;
         }

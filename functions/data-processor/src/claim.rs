@@ -18,7 +18,7 @@ use petty_shared::dynamo::StoreError;
 use petty_shared::http::{ApiError, json_body, json_response, source_ip};
 use petty_shared::ingest::ReadingStore;
 use petty_shared::secrets::SecretSource;
-use petty_shared::stores::{ClaimCounters, CollarStore, LatestReadings};
+use petty_shared::stores::{AccountZones, ClaimCounters, CollarStore, LatestReadings};
 use petty_shared::tables::collars::ClaimRequest;
 
 use crate::{DataApp, MANAGE};
@@ -29,7 +29,10 @@ fn no_match() -> ApiError {
 }
 
 /// `POST /v1/collars`.
-pub async fn claim<S, C, R, N, K, A>(app: &DataApp<S, C, R, N, K, A>, req: &Request) -> Result<Response<Body>, ApiError>
+pub async fn claim<S, C, R, N, K, A, U>(
+    app: &DataApp<S, C, R, N, K, A, U>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError>
 where
     S: SecretSource,
     C: CollarStore,
@@ -37,6 +40,7 @@ where
     N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
+    U: AccountZones,
 {
     let principal = app.edge.require_user(req, MANAGE).await?;
     let body: api::ClaimCollar = json_body(req)?;
@@ -87,12 +91,17 @@ where
     if claimed_this_hour >= limits.claims_per_hour {
         return Err(ApiError::TooManyRequests { retry_after_s: ((hour + 1) * 3600 - now).max(1) as u64 });
     }
+    // A pet claimed without a time zone lives in its owner's (their account's), else UTC.
+    let mut pet = body.pet.clone();
+    if pet.timezone.is_none() {
+        pet.timezone = app.zones.timezone_of(me).await?.filter(|tz| tz.parse::<chrono_tz::Tz>().is_ok());
+    }
     let hash = code.hash();
     let household = petty_shared::collar::new_household();
     let attempt = ClaimRequest {
         collar_id: &body.collar_id,
         owner_id: me,
-        pet: &body.pet,
+        pet: &pet,
         claim_code_hash: &hash,
         owners_seen: registration.as_ref().map_or(0, |r| r.owners_so_far),
         now_ms,

@@ -12,6 +12,8 @@ pub struct DataConfig {
     pub claim_attempts_table: String,
     /// Households: the access check reads a caller's membership; a release ends them.
     pub members_table: String,
+    /// Accounts: a pet claimed without a time zone gets its owner's.
+    pub users_table: String,
     /// API keys, the audit trail and cursors.
     pub routes: DataRouteConfig,
     /// Days readings are kept (DynamoDB TTL).
@@ -72,6 +74,7 @@ impl FromEnv for DataConfig {
             readings_table: env.required("READINGS_TABLE")?,
             claim_attempts_table: env.required("CLAIM_ATTEMPTS_TABLE")?,
             members_table: env.required("MEMBERS_TABLE")?,
+            users_table: env.required("USERS_TABLE")?,
             routes: DataRouteConfig::from_env(env)?,
             retention_days: petty_shared::config::reading_retention_days(env)?,
             claims: ClaimLimits {

@@ -15,7 +15,7 @@ use petty_shared::http::{ApiError, Invocation, json_response};
 use petty_shared::ingest::{IngestReport, ReadingStore, before_claim_rejection, store_valid, validate_all};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::SecretSource;
-use petty_shared::stores::{ClaimCounters, CollarStore, LatestReadings};
+use petty_shared::stores::{AccountZones, ClaimCounters, CollarStore, LatestReadings};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -58,8 +58,8 @@ fn record_metrics(inv: &Invocation, report: &IngestReport, inputs: usize, starte
 }
 
 /// `POST /v1/ingest` for an authenticated principal holding `readings:write`.
-pub async fn ingest<S, C, R, N, K, A>(
-    app: &DataApp<S, C, R, N, K, A>,
+pub async fn ingest<S, C, R, N, K, A, U>(
+    app: &DataApp<S, C, R, N, K, A, U>,
     principal: &Principal,
     req: &Request,
     inv: &Invocation,
@@ -71,6 +71,7 @@ where
     N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
+    U: AccountZones,
 {
     let started = Instant::now();
     let body = match req.body() {

@@ -23,13 +23,14 @@ use petty_shared::http::{
 use petty_shared::ingest::ReadingStore;
 use petty_shared::reading::Reading;
 use petty_shared::secrets::{SecretCache, SecretSource};
-use petty_shared::stores::{ClaimCounters, CollarStore, LatestReadings};
+use petty_shared::stores::{AccountZones, ClaimCounters, CollarStore, LatestReadings};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::claim_attempts::ClaimAttemptsTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::readings::ReadingsTable;
+use petty_shared::tables::users::UsersTable;
 
 pub use config::{ClaimLimits, DataConfig};
 pub use http_ingest::MAX_BATCH;
@@ -63,10 +64,20 @@ pub const ROUTES: &[RouteSpec<Route>] = &[
 
 /// The data processor's handler, over the collar and reading capabilities it uses (the
 /// tables in Lambda, in-memory doubles in unit tests) and the edge.
-pub struct DataApp<S, C = CollarsTable, R = ReadingsTable, N = ClaimAttemptsTable, K = ApiKeysTable, A = AuditTable> {
+pub struct DataApp<
+    S,
+    C = CollarsTable,
+    R = ReadingsTable,
+    N = ClaimAttemptsTable,
+    K = ApiKeysTable,
+    A = AuditTable,
+    U = UsersTable,
+> {
     pub(crate) collars: C,
     pub(crate) readings: R,
     pub(crate) counters: N,
+    /// Owners' time zones: a pet claimed without one gets its owner's.
+    pub(crate) zones: U,
     pub(crate) edge: Edge<S, K, A>,
     pub(crate) claim_limits: ClaimLimits,
 }
@@ -119,13 +130,14 @@ impl<S: SecretSource> DataApp<S> {
             collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
                 .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
             readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), cfg.retention_days),
-            counters: ClaimAttemptsTable::new(dynamodb, cfg.claim_attempts_table.clone()),
+            counters: ClaimAttemptsTable::new(dynamodb.clone(), cfg.claim_attempts_table.clone()),
+            zones: UsersTable::new(dynamodb, cfg.users_table.clone()),
             claim_limits: cfg.claims,
         }
     }
 }
 
-impl<S, C, R, N, K, A> DataApp<S, C, R, N, K, A>
+impl<S, C, R, N, K, A, U> DataApp<S, C, R, N, K, A, U>
 where
     S: SecretSource,
     C: CollarStore,
@@ -133,10 +145,18 @@ where
     N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
+    U: AccountZones,
 {
     /// The handler over any stores (unit tests pass in-memory doubles).
-    pub fn with_stores(edge: Edge<S, K, A>, collars: C, readings: R, counters: N, claim_limits: ClaimLimits) -> Self {
-        Self { collars, readings, counters, edge, claim_limits }
+    pub fn with_stores(
+        edge: Edge<S, K, A>,
+        collars: C,
+        readings: R,
+        counters: N,
+        zones: U,
+        claim_limits: ClaimLimits,
+    ) -> Self {
+        Self { collars, readings, counters, zones, edge, claim_limits }
     }
 
     /// The collar with its fleet status (one read of its latest reading).
@@ -263,7 +283,7 @@ where
     }
 }
 
-impl<S, C, R, N, K, A> Handler for DataApp<S, C, R, N, K, A>
+impl<S, C, R, N, K, A, U> Handler for DataApp<S, C, R, N, K, A, U>
 where
     S: SecretSource,
     C: CollarStore,
@@ -271,6 +291,7 @@ where
     N: ClaimCounters,
     K: ApiKeyStore,
     A: AuditStore + Clone,
+    U: AccountZones,
 {
     async fn handle(&self, req: Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
         let m = petty_shared::http::router::find(ROUTES, &req)?;

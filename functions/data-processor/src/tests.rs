@@ -6,13 +6,15 @@ use lambda_http::http::StatusCode;
 use petty_shared::api::format_ms;
 use petty_shared::claim_code::ClaimCode;
 use petty_shared::testing::{
-    MemoryApiKeys, MemoryAudit, MemoryCollars, MemoryCounters, MemoryReadings, MemorySecrets, Tokens, call, edge,
+    MemoryApiKeys, MemoryAudit, MemoryCollars, MemoryCounters, MemoryReadings, MemorySecrets, MemoryZones, Tokens,
+    call, edge,
 };
 use serde_json::{Value, json};
 
 use super::*;
 
-type App = DataApp<MemorySecrets, MemoryCollars, MemoryReadings, MemoryCounters, MemoryApiKeys, MemoryAudit>;
+type App =
+    DataApp<MemorySecrets, MemoryCollars, MemoryReadings, MemoryCounters, MemoryApiKeys, MemoryAudit, MemoryZones>;
 
 const SCOPES: &[&str] = &["collars:manage", "readings:read", "readings:write"];
 const SERIALS: &[&str] = &["AB-123456", "AB-100", "AB-200", "AB-300", "AB-400"];
@@ -29,7 +31,10 @@ thread_local! {
 fn app_with(limits: ClaimLimits) -> (App, Tokens) {
     let (edge, tokens) = edge();
     let collars = SERIALS.iter().fold(MemoryCollars::default(), |c, id| c.with_registered(id, &code_of(id)));
-    (DataApp::with_stores(edge, collars, MemoryReadings::default(), MemoryCounters::default(), limits), tokens)
+    let zones = MemoryZones::default();
+    zones.0.lock().unwrap().insert("tokyo-owner".into(), "Asia/Tokyo".into());
+    let readings = MemoryReadings::default();
+    (DataApp::with_stores(edge, collars, readings, MemoryCounters::default(), zones, limits), tokens)
 }
 
 fn app() -> (App, Tokens) {
@@ -97,6 +102,22 @@ async fn a_wrong_code_an_unregistered_serial_and_a_taken_collar_make_the_same_ca
     assert_eq!(logs[0], logs[2], "taken vs unregistered");
     assert_eq!(logs[0].0, ["registration", "count_of_owner", "claim"]);
     assert_eq!(logs[0].1, ["bump_counter", "bump_counter", "counter"]);
+}
+
+#[tokio::test]
+async fn a_pet_claimed_without_a_zone_lives_in_its_owners_and_one_given_is_kept() {
+    let (app, tokens) = app();
+    let owner = tokens.bearer("tokyo-owner", SCOPES);
+    let (status, body) = claim(&app, &owner, "AB-100").await;
+    assert_eq!((status, body["pet"]["timezone"].as_str()), (StatusCode::CREATED, Some("Asia/Tokyo")), "{body}");
+    let given = json!({"collar_id": "AB-200", "claim_code": code_of("AB-200").printed(),
+                       "pet": {"name": "Rex", "species": "dog", "weight_kg": 30, "timezone": "Europe/Berlin"}});
+    let (status, body) = call(&app, "POST", "/v1/collars", Some(&owner), Some(&given.to_string())).await;
+    assert_eq!((status, body["pet"]["timezone"].as_str()), (StatusCode::CREATED, Some("Europe/Berlin")), "{body}");
+    // An owner who set none: the pet has none either (UTC).
+    let (status, body) = claim(&app, &tokens.bearer("ada", SCOPES), "AB-300").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(body["pet"].get("timezone").is_none(), "{body}");
 }
 
 #[tokio::test]

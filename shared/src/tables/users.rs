@@ -319,6 +319,21 @@ impl UsersTable {
             .and_then(|i| Some((get_s(i, attr::EMAIL)?, get_bool(i, attr::EMAIL_VERIFIED).unwrap_or(false)))))
     }
 
+    /// The account's IANA time zone, when set (a claimed pet's default zone: the data
+    /// processor's role may read only `pk` and `timezone` of `USER#` items).
+    pub async fn timezone(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(user_key(user_id)))
+            .projection_expression("pk, timezone")
+            .send()
+            .await
+            .map_err(sdk_err)?;
+        Ok(out.item.as_ref().and_then(|i| get_s(i, attr::TIMEZONE)))
+    }
+
     /// A person as a household shows them: address, whether it is verified, name and whether
     /// the account is open (a projection: never the password hash or a token).
     pub async fn person(&self, user_id: &str) -> Result<Option<Person>, StoreError> {

@@ -191,6 +191,8 @@ pub(super) const SHARED: &[Shared] = &[
             "users.erasure(",
             "users.contact(",
             "users.person(",
+            "users.timezone(",
+            "zones.timezone_of(",
         ],
         USERS,
         &["dynamodb:GetItem"],
@@ -984,8 +986,11 @@ fn only_the_auth_function_reads_whole_accounts() {
                 let attributes = strings(&c["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
                 // The households function also shows members' names and refuses closed
                 // accounts; neither reads a password hash or a token.
+                // The data processor reads only the owner's time zone (a claimed pet's default).
                 let allowed: &[&str] = if name == "HouseholdsFunction" {
                     &["pk", "email", "email_verified", "name", "deleted_at", "disabled"]
+                } else if name == "DataProcessorFunction" {
+                    &["pk", "timezone"]
                 } else {
                     &["pk", "email", "email_verified"]
                 };

@@ -1,7 +1,7 @@
 //! `petty timeline`: what the pet did over a window.
 
-use petty_client::Client;
 use petty_client::types::Verdict;
+use petty_client::{Client, Span};
 
 use super::print_json;
 use crate::cli::TimelineArgs;
@@ -12,14 +12,12 @@ use crate::render;
 /// [`Timeline`](petty_client::types::Timeline), every page's events in one (so `next_cursor` is
 /// `null`).
 pub async fn run(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
-    let (from, to) = match a.day {
-        Some(day) => {
-            let start = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-            (Some(render_ts(start)), Some(render_ts(start + chrono::Duration::days(1))))
-        }
-        None => (a.from.clone(), a.to.clone()),
+    let day = a.day.map(|d| d.format("%Y-%m-%d").to_string());
+    let span = match &day {
+        Some(day) => Span::Day(day),
+        None => Span::Window { from: a.from.as_deref(), to: a.to.as_deref() },
     };
-    let t = c.timeline_all(&a.collar, from.as_deref(), to.as_deref()).await?;
+    let t = c.timeline_all(&a.collar, span).await?;
     if json {
         print_json(&t);
         return Ok(());
@@ -60,8 +58,4 @@ pub async fn run(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
         print!("{}", render::chart(&t.timeline, from, to, 96));
     }
     Ok(())
-}
-
-fn render_ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
