@@ -254,3 +254,60 @@ async fn consistent_corrections_calibrate_that_pet_only() {
     assert_eq!(events_of(&other, "anxious_pacing").len(), 3, "{other}");
     assert_eq!(other["metadata"]["calibrated_by"], json!([]));
 }
+
+#[tokio::test]
+async fn a_pet_in_tokyo_lives_tokyo_days_and_the_apps_local_timestamp_is_read_there() {
+    let apps = Apps::seed().await;
+    let tz: chrono_tz::Tz = "Asia/Tokyo".parse().unwrap();
+    let tokyo = petty_behaviour::Calendar::new(tz);
+    let now = chrono::Utc::now().timestamp_millis();
+    let date = tokyo.date_of(now).pred_opt().unwrap(); // yesterday, in Tokyo
+    let (from, to) = tokyo.window(date);
+    let kei = apps.owner("kei@example.com").await;
+    // The owner's zone is the default of a pet claimed without one.
+    let (status, me, _) =
+        apps.auth("PATCH", "/v1/auth/me", &[(kei.0, &kei.1)], json!({"timezone": "Asia/Tokyo"})).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    apps.claim_at(&kei, "FB-300001", json!({"name": "Hana", "species": "dog", "weight_kg": 12.0}), from - DAY_MS).await;
+    let (status, collar, _) =
+        petty_tests::call(&apps.http, &apps.data, "GET", "/v1/collars/FB-300001", &[(kei.0, &kei.1)], None).await;
+    assert_eq!((status, collar["pet"]["timezone"].as_str()), (StatusCode::OK, Some("Asia/Tokyo")), "{collar}");
+    // An hour of rest before Tokyo's midnight, then a walk from midnight on.
+    let key = apps.api_key(&kei, &["readings:write", "timeline:read"], &["FB-300001"]).await;
+    apps.ingest(&key, "FB-300001", &day_with_pacing(from - 3_600_000, 1)).await;
+
+    let (status, day, _) =
+        apps.timeline_get(&format!("/v1/pet-timeline?collar_id=FB-300001&day={date}&limit=500"), &kei).await;
+    assert_eq!(status, StatusCode::OK, "{day}");
+    let fmt = petty_shared::api::format_ms;
+    assert_eq!(day["metadata"]["window"], json!({"from": fmt(from), "to": fmt(to)}), "Tokyo's day, said in UTC");
+    assert_eq!(
+        (day["timeline"][0]["start"].as_str(), day["timeline"][0]["behavior"].as_str()),
+        (Some(fmt(from).as_str()), Some("walk"))
+    );
+    let before = tokyo.window(date.pred_opt().unwrap());
+    let (_, eve, _) = apps
+        .timeline_get(&format!("/v1/pet-timeline?collar_id=FB-300001&day={}&limit=500", date.pred_opt().unwrap()), &kei)
+        .await;
+    let last = eve["timeline"].as_array().unwrap().last().unwrap().clone();
+    // The eve's rest ends at its last reading, 10 s before Tokyo's midnight.
+    assert_eq!(
+        (last["end"].as_str(), last["behavior"].as_str()),
+        (Some(fmt(before.1 - 10_000).as_str()), Some("rest")),
+        "{eve}"
+    );
+    assert_eq!(before.1, from);
+
+    // The app's zone-less local time with microseconds: read in Tokyo, so it is about now
+    // (read as UTC it would be nine hours ahead and refused).
+    let walk = events_of(&day, "walk")[0]["event_id"].as_str().unwrap().to_owned();
+    let sent_at = chrono::Utc::now();
+    let local = sent_at.with_timezone(&tz).naive_local().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let (status, receipt) =
+        submit(&apps, &kei, json!({"event_id": walk, "user_feedback": "correct", "timestamp": local})).await;
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    let (_, list, _) = apps.feedback_call("GET", "/v1/feedback?collar_id=FB-300001", &kei, None).await;
+    let stored = list["feedback"][0]["timestamp"].as_str().expect("the client's time is kept");
+    let stored_ms = chrono::DateTime::parse_from_rfc3339(stored).unwrap().timestamp_millis();
+    assert_eq!(stored_ms, sent_at.timestamp_millis(), "{local} in Tokyo is the instant it was sent (ms)");
+}

@@ -1,6 +1,6 @@
 //! What people read: tables and the one-line chart of a day.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use petty_client::types::{Behavior, Event};
 
 /// One character per behaviour in the day chart.
@@ -23,7 +23,15 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 /// `HH:MM` (UTC) of an RFC 3339 time.
 pub fn hhmm(s: &str) -> String {
-    parse_time(s).map(|t| t.format("%H:%M").to_string()).unwrap_or_else(|| s.to_owned())
+    hhmm_in(s, &Utc)
+}
+
+/// `HH:MM` of an RFC 3339 time, on the clock of `zone` (the pet's, for its timeline).
+pub fn hhmm_in<Z: TimeZone>(s: &str, zone: &Z) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    parse_time(s).map(|t| t.with_timezone(zone).format("%H:%M").to_string()).unwrap_or_else(|| s.to_owned())
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of an RFC 3339 time.
@@ -60,8 +68,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// The window as `width` slots, each showing the behaviour at its middle: one line of the
 /// day, with a time ruler above and a legend below.
-pub fn chart(events: &[Event], from: DateTime<Utc>, to: DateTime<Utc>, width: usize) -> String {
-    let span_ms = (to - from).num_milliseconds().max(1) as f64;
+pub fn chart<Z: TimeZone>(events: &[Event], from: DateTime<Z>, to: DateTime<Z>, width: usize) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    let span_ms = (to.clone() - from.clone()).num_milliseconds().max(1) as f64;
     let spans: Vec<(i64, i64, Behavior)> = events
         .iter()
         .filter_map(|e| {
@@ -78,7 +89,7 @@ pub fn chart(events: &[Event], from: DateTime<Utc>, to: DateTime<Utc>, width: us
     let mut free = 0;
     for k in 0..=4 {
         let col = (k * (width - 1)) / 4;
-        let t = from + chrono::Duration::milliseconds((k as f64 * span_ms / 4.0) as i64);
+        let t = from.clone() + chrono::Duration::milliseconds((k as f64 * span_ms / 4.0) as i64);
         let label = t.format("%H:%M").to_string();
         let start =
             if k == 4 { (col + 1).saturating_sub(label.len()) } else { col.saturating_sub(if k == 0 { 0 } else { 2 }) };
@@ -126,6 +137,12 @@ mod tests {
         let wide = chart(&events, from, to, 48);
         let ruler = wide.lines().next().unwrap();
         assert!(ruler.starts_with(" 00:00") && ruler.contains("12:00") && ruler.ends_with("00:00"), "{ruler:?}");
+        // On the pet's clock: Tokyo's day from 15:00Z reads from 00:00.
+        let tokyo = chrono_tz::Asia::Tokyo;
+        let local = chart(&events, from.with_timezone(&tokyo), to.with_timezone(&tokyo), 48);
+        assert!(local.lines().next().unwrap().starts_with(" 09:00"), "{local}");
+        assert_eq!(hhmm_in("2026-11-21T15:00:00.000Z", &tokyo), "00:00");
+        assert_eq!(hhmm("2026-11-21T15:00:00.000Z"), "15:00");
     }
 
     #[test]

@@ -334,6 +334,7 @@ where
                 model_version: MODEL_VERSION.to_owned(),
                 calibrated_by: analysis.calibrated_by,
                 window: Window { from: format_ms(from_ms), to: format_ms(to_ms) },
+                timezone: collar.pet.tz().name().to_owned(),
             },
         };
         json_response(StatusCode::OK, &body)

@@ -29,7 +29,8 @@ pub struct Pet {
     pub weight_kg: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_profile: Option<ActivityProfile>,
-    /// The pet's IANA time zone (`Europe/Berlin`): zones' active hours are in it; absent: UTC.
+    /// The pet's IANA time zone (`Europe/Berlin`): its days start at local midnight and zones'
+    /// active hours are in it. A claim without one takes the owner's account zone; absent: UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }

@@ -91,6 +91,8 @@ pub struct TimelineMetadata {
     /// The consistent corrections this pet's thresholds were calibrated by.
     pub calibrated_by: Vec<String>,
     pub window: Window,
+    /// The pet's IANA time zone its days were cut in (`UTC` when unset).
+    pub timezone: String,
 }
 
 /// One page of `GET /v1/pet-timeline`.

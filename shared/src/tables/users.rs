@@ -327,7 +327,8 @@ impl UsersTable {
             .get_item()
             .table_name(&self.table)
             .key(attr::PK, s(user_key(user_id)))
-            .projection_expression("pk, timezone")
+            .projection_expression("pk, #tz")
+            .expression_attribute_names("#tz", attr::TIMEZONE) // a reserved word
             .send()
             .await
             .map_err(sdk_err)?;

@@ -22,9 +22,16 @@ pub async fn run(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
         print_json(&t);
         return Ok(());
     }
+    // Times on the pet's clock: its days start at its midnight.
+    let zone: chrono_tz::Tz = t.metadata.timezone.parse().unwrap_or(chrono_tz::UTC);
     println!(
-        "{}  {} → {}  ({} readings, model {})",
-        t.collar_id, t.metadata.window.from, t.metadata.window.to, t.metadata.data_points, t.metadata.model_version
+        "{}  {} → {}  ({} readings, model {}; times in {})",
+        t.collar_id,
+        t.metadata.window.from,
+        t.metadata.window.to,
+        t.metadata.data_points,
+        t.metadata.model_version,
+        zone.name()
     );
     if t.timeline.is_empty() {
         println!("no events in this window");
@@ -35,8 +42,8 @@ pub async fn run(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
         .iter()
         .map(|e| {
             vec![
-                render::hhmm(&e.start),
-                render::hhmm(&e.end),
+                render::hhmm_in(&e.start, &zone),
+                render::hhmm_in(&e.end, &zone),
                 e.behavior.as_str().to_owned(),
                 format!("{:.2}", e.confidence),
                 e.stats.heart_rate_mean_bpm.map(|h| format!("{h:.0}")).unwrap_or_else(|| "-".into()),
@@ -55,7 +62,7 @@ pub async fn run(c: &Client, a: &TimelineArgs, json: bool) -> Outcome {
         (render::parse_time(&t.metadata.window.from), render::parse_time(&t.metadata.window.to))
     {
         println!();
-        print!("{}", render::chart(&t.timeline, from, to, 96));
+        print!("{}", render::chart(&t.timeline, from.with_timezone(&zone), to.with_timezone(&zone), 96));
     }
     Ok(())
 }
