@@ -4,9 +4,11 @@
 //! collar's latest reading forward. Nothing is silently lost: every input is accepted, a
 //! duplicate, rejected with a reason, or named as not stored.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::time::Instant;
+
+use petty_behaviour::Calendar;
 
 use crate::api;
 use crate::dynamo::{BatchWriteReport, StoreError};
@@ -24,6 +26,13 @@ pub trait ReadingStore: Send + Sync {
     fn put_all(&self, readings: &[&Reading], deadline: Instant) -> impl Future<Output = BatchWriteReport> + Send;
     /// Makes `r` its collar's latest reading unless a newer one is stored.
     fn offer_latest(&self, r: &Reading) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Marks a finished local day (its start, ms) stale: a reading for it was stored.
+    fn mark_stale(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl ReadingStore for ReadingsTable {
@@ -36,6 +45,30 @@ impl ReadingStore for ReadingsTable {
     async fn offer_latest(&self, r: &Reading) -> Result<bool, StoreError> {
         ReadingsTable::offer_latest(self, r).await
     }
+    async fn mark_stale(&self, collar_id: &str, day_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+        ReadingsTable::mark_stale(self, collar_id, day_ms, now_ms).await
+    }
+}
+
+/// A day this close to its end counts as ended when readings for it are stored: the clocks of
+/// the functions writing readings and of the one computing the finished day may differ.
+pub const DAY_END_MARGIN_MS: i64 = 5_000;
+
+/// The finished local days (collar, day start) that `readings` fall on, by each collar's
+/// calendar: their records no longer hold every reading.
+pub fn ended_days<'a>(
+    readings: impl IntoIterator<Item = &'a Reading>,
+    calendars: &HashMap<String, Calendar>,
+    now_ms: i64,
+) -> BTreeSet<(String, i64)> {
+    readings
+        .into_iter()
+        .filter_map(|r| {
+            let calendar = calendars.get(&r.collar_id)?;
+            let (start, end) = calendar.window(calendar.date_of(r.timestamp_ms));
+            (end <= now_ms + DAY_END_MARGIN_MS).then(|| (r.collar_id.clone(), start))
+        })
+        .collect()
 }
 
 /// One rejected input (its reason a static rule code, for metrics and error codes).
@@ -124,10 +157,16 @@ pub fn validate_all(inputs: &[&str], now_ms: i64) -> (Vec<(usize, Reading)>, Vec
     (valid, rejected)
 }
 
-/// Stores valid readings: dedupes, writes, advances the latest reading. Returns the report
+/// Stores valid readings: dedupes, writes, advances the latest reading, then marks the
+/// finished days they fall on stale (each collar's days by `calendars`). Returns the report
 /// (without rejections); `not_stored` names the input indices not written by `deadline`.
+///
+/// Marks come after the write, for every valid reading, duplicates included: a day computed
+/// while a late reading was being written is marked after it, and a batch whose marks failed
+/// is answered as an error, so its resend (all duplicates by then) marks again.
 pub async fn store_valid<St: ReadingStore>(
     store: &St,
+    calendars: &HashMap<String, Calendar>,
     valid: &[(usize, Reading)],
     deadline: Instant,
 ) -> Result<IngestReport, StoreError> {
@@ -174,6 +213,9 @@ pub async fn store_valid<St: ReadingStore>(
             tracing::warn!(error = %err, "latest reading not updated");
         }
     }
+    let now = chrono::Utc::now().timestamp_millis();
+    let ended = ended_days(valid.iter().map(|(_, r)| r), calendars, now);
+    futures_util::future::try_join_all(ended.iter().map(|(collar, day)| store.mark_stale(collar, *day, now))).await?;
     Ok(report)
 }
 
@@ -189,6 +231,7 @@ mod tests {
     struct Memory {
         stored: Mutex<HashMap<(String, i64), Reading>>,
         latest: Mutex<HashMap<String, i64>>,
+        marks: Mutex<Vec<(String, i64)>>,
         fail_puts: usize,
     }
 
@@ -218,6 +261,10 @@ mod tests {
             }
             Ok(newer)
         }
+        async fn mark_stale(&self, collar_id: &str, day_ms: i64, _now_ms: i64) -> Result<(), StoreError> {
+            self.marks.lock().unwrap().push((collar_id.to_owned(), day_ms));
+            Ok(())
+        }
     }
 
     const NOW: i64 = 1_755_527_400_000;
@@ -232,7 +279,8 @@ mod tests {
     async fn ingest(store: &Memory, inputs: &[String]) -> IngestReport {
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let (valid, rejected) = validate_all(&inputs, NOW);
-        let mut report = store_valid(store, &valid, Instant::now()).await.unwrap();
+        let utc = HashMap::from([("AB-123".to_owned(), Calendar::UTC), ("CD-456".to_owned(), Calendar::UTC)]);
+        let mut report = store_valid(store, &utc, &valid, Instant::now()).await.unwrap();
         report.rejected = rejected;
         report
     }
@@ -249,6 +297,59 @@ mod tests {
         assert_eq!((again.accepted, again.duplicates), (0, 4));
         assert_eq!(store.stored.lock().unwrap().len(), 3);
         assert_eq!(store.latest.lock().unwrap()["AB-123"], NOW - 20_000);
+    }
+
+    #[tokio::test]
+    async fn readings_of_ended_days_mark_them_once_each_resends_included() {
+        let store = Memory::default();
+        // NOW is 2025-08-18T14:30Z, long past: its day has ended (by the UTC calendar here).
+        let batch = vec![raw("AB-123", 30), raw("AB-123", 20), raw("CD-456", 86_400)];
+        ingest(&store, &batch).await;
+        let day = NOW - NOW.rem_euclid(86_400_000);
+        let marks = store.marks.lock().unwrap().clone();
+        assert_eq!(marks, vec![("AB-123".to_owned(), day), ("CD-456".to_owned(), day - 86_400_000)]);
+        // A resend stores nothing and marks again (its first marks may have failed).
+        ingest(&store, &batch).await;
+        assert_eq!(store.marks.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn only_ended_days_are_marked_each_by_its_collars_zone() {
+        let now = NOW;
+        let reading = |collar: &str, ms: i64| Reading { collar_id: collar.into(), timestamp_ms: ms, ..reading_at(ms) };
+        let calendars = HashMap::from([
+            ("AB-123".to_owned(), Calendar::UTC),
+            ("CD-456".to_owned(), Calendar::new("Asia/Tokyo".parse().unwrap())),
+        ]);
+        let today = now - now.rem_euclid(86_400_000);
+        let readings = [
+            reading("AB-123", now - 60_000),           // today, UTC: not ended
+            reading("AB-123", today - 1),              // yesterday, UTC
+            reading("CD-456", today - 3_600_000),      // 08:00 in Tokyo, whose day ends at 15:00Z: not ended
+            reading("CD-456", today - 10 * 3_600_000), // 23:00 in Tokyo the day before: ended
+            reading("ZZ-999", now - 5 * 86_400_000),   // no calendar: not ours to mark
+        ];
+        let ended = ended_days(readings.iter(), &calendars, now);
+        let tokyo_day_before = today - 86_400_000 - 9 * 3_600_000;
+        assert_eq!(
+            ended.into_iter().collect::<Vec<_>>(),
+            vec![("AB-123".to_owned(), today - 86_400_000), ("CD-456".to_owned(), tokyo_day_before)]
+        );
+        // A day ending within the margin counts as ended.
+        let last_second = reading("AB-123", today + 86_400_000 - 1_000);
+        assert!(ended_days([&last_second], &calendars, today + 86_400_000 - DAY_END_MARGIN_MS).len() == 1);
+        assert!(ended_days([&last_second], &calendars, today + 86_400_000 - DAY_END_MARGIN_MS - 1).is_empty());
+    }
+
+    fn reading_at(ms: i64) -> Reading {
+        crate::reading::parse_reading(
+            &format!(
+                r#"{{"collar_id":"AB-123","timestamp":"{}","heart_rate":80,"activity_level":0,"location":{{"type":"Point","coordinates":[1.0,2.0]}}}}"#,
+                petty_api::format_ms(ms)
+            ),
+            ms,
+        )
+        .unwrap()
     }
 
     #[tokio::test]

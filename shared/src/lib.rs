@@ -39,6 +39,8 @@ pub mod xray;
 
 /// The API's wire types (request and response bodies), shared with `petty-client`.
 pub use petty_api as api;
+/// A pet's local days (ingestion marks them, the timeline cuts them).
+pub use petty_behaviour::Calendar;
 
 pub use config::{CommonConfig, ConfigError, Env, FromEnv};
 pub use http::{ApiError, Handler, HttpService, Invocation, serve_event};

@@ -18,7 +18,7 @@ use crate::tables::claim_attempts::ClaimAttemptsTable;
 use crate::tables::collars::{ClaimRequest, Collar, CollarsTable, Pet, Registration};
 use crate::tables::feedback::{FeedbackRecord, FeedbackTable};
 use crate::tables::readings::{ReadingsTable, Samples};
-use crate::tables::timeline_events::{ShownEvent, TimelineEventsTable};
+use crate::tables::timeline_events::{DayRecord, ShownEvent, StoredDay, TimelineEventsTable};
 
 pub use crate::collar::{CollarLookup, Role};
 pub use crate::ingest::ReadingStore;
@@ -305,6 +305,64 @@ pub trait EventPublisher: Send + Sync {
 impl EventPublisher for TimelineEventsTable {
     async fn publish_day(&self, collar_id: &str, day_ms: i64, episodes: &[Episode]) -> Result<(), StoreError> {
         TimelineEventsTable::publish_day(self, collar_id, day_ms, episodes).await
+    }
+}
+
+/// Finished days computed once (the timeline and the summary).
+pub trait DayRecords: Send + Sync {
+    /// The stored days starting in `[from_day_ms, to_day_ms]` (records without their
+    /// episodes unless `with_episodes`).
+    fn days(
+        &self,
+        collar_id: &str,
+        from_day_ms: i64,
+        to_day_ms: i64,
+        with_episodes: bool,
+    ) -> impl Future<Output = Result<Vec<StoredDay>, StoreError>> + Send;
+    /// False when a late reading landed on the day after `read_at` (not stored).
+    fn put_record(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        record: &DayRecord,
+        read_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl DayRecords for TimelineEventsTable {
+    async fn days(
+        &self,
+        collar_id: &str,
+        from_day_ms: i64,
+        to_day_ms: i64,
+        with_episodes: bool,
+    ) -> Result<Vec<StoredDay>, StoreError> {
+        TimelineEventsTable::days(self, collar_id, from_day_ms, to_day_ms, with_episodes).await
+    }
+    async fn put_record(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        record: &DayRecord,
+        read_at: i64,
+    ) -> Result<bool, StoreError> {
+        TimelineEventsTable::put_record(self, collar_id, day_ms, record, read_at).await
+    }
+}
+
+/// Marking finished days that late readings landed on (ingestion).
+pub trait StaleDays: Send + Sync {
+    fn mark_stale(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl StaleDays for TimelineEventsTable {
+    async fn mark_stale(&self, collar_id: &str, day_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+        TimelineEventsTable::mark_stale(self, collar_id, day_ms, now_ms).await
     }
 }
 

@@ -356,11 +356,13 @@ impl crate::stores::ClaimCounters for MemoryCounters {
     }
 }
 
-/// Readings in memory: every stored reading, and each collar's latest (moved only forward).
+/// Readings in memory: every stored reading, each collar's latest (moved only forward), and
+/// the days marked stale (collar, day start).
 #[derive(Default)]
 pub struct MemoryReadings {
     pub stored: Mutex<BTreeMap<(String, i64), Reading>>,
     pub latest: Mutex<HashMap<String, Reading>>,
+    pub stale: Mutex<Vec<(String, i64)>>,
 }
 
 impl ReadingStore for MemoryReadings {
@@ -382,6 +384,10 @@ impl ReadingStore for MemoryReadings {
             latest.insert(r.collar_id.clone(), r.clone());
         }
         Ok(newer)
+    }
+    async fn mark_stale(&self, collar_id: &str, day_ms: i64, _now_ms: i64) -> Result<(), StoreError> {
+        self.stale.lock().unwrap_or_else(|p| p.into_inner()).push((collar_id.to_owned(), day_ms));
+        Ok(())
     }
 }
 
@@ -543,9 +549,80 @@ impl crate::stores::FeedbackStore for MemoryFeedback {
     }
 }
 
-/// The event index in memory: what each (collar, day) showed.
+/// The event index in memory: what each (collar, day) showed; day records and stale marks.
 #[derive(Default)]
-pub struct MemoryEventIndex(pub Mutex<HashMap<(String, i64), Vec<crate::tables::timeline_events::ShownEvent>>>);
+pub struct MemoryEventIndex(
+    pub Mutex<HashMap<(String, i64), Vec<crate::tables::timeline_events::ShownEvent>>>,
+    pub Mutex<BTreeMap<(String, i64), crate::tables::timeline_events::StoredDay>>,
+);
+
+impl crate::stores::DayRecords for MemoryEventIndex {
+    async fn days(
+        &self,
+        collar_id: &str,
+        from_day_ms: i64,
+        to_day_ms: i64,
+        with_episodes: bool,
+    ) -> Result<Vec<crate::tables::timeline_events::StoredDay>, StoreError> {
+        let days = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(days
+            .range((collar_id.to_owned(), from_day_ms)..=(collar_id.to_owned(), to_day_ms))
+            .map(|(_, d)| {
+                let mut d = d.clone();
+                if let Some(r) = d.record.as_mut().filter(|_| !with_episodes) {
+                    r.episodes.clear();
+                }
+                d
+            })
+            .collect())
+    }
+
+    async fn put_record(
+        &self,
+        collar_id: &str,
+        day_ms: i64,
+        record: &crate::tables::timeline_events::DayRecord,
+        read_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut days = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (collar_id.to_owned(), day_ms);
+        if days.get(&key).and_then(|d| d.stale_at).is_some_and(|mark| mark >= read_at) {
+            return Ok(false);
+        }
+        let stored = crate::tables::timeline_events::StoredDay {
+            day_ms,
+            record: Some(record.clone()),
+            read_at: Some(read_at),
+            stale_at: None,
+        };
+        days.insert(key.clone(), stored);
+        let shown = record
+            .episodes
+            .iter()
+            .map(|e| crate::tables::timeline_events::ShownEvent {
+                start_ms: e.start_ms,
+                end_ms: e.end_ms,
+                behavior: e.behavior,
+            })
+            .collect();
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(key, shown);
+        Ok(true)
+    }
+}
+
+impl crate::stores::StaleDays for MemoryEventIndex {
+    async fn mark_stale(&self, collar_id: &str, day_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+        let mut days = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        let day = days.entry((collar_id.to_owned(), day_ms)).or_insert(crate::tables::timeline_events::StoredDay {
+            day_ms,
+            record: None,
+            read_at: None,
+            stale_at: None,
+        });
+        day.stale_at = Some(now_ms);
+        Ok(())
+    }
+}
 
 impl crate::stores::EventPublisher for MemoryEventIndex {
     async fn publish_day(
@@ -554,6 +631,11 @@ impl crate::stores::EventPublisher for MemoryEventIndex {
         day_ms: i64,
         episodes: &[petty_behaviour::Episode],
     ) -> Result<(), StoreError> {
+        // As the table: a day with its record keeps it.
+        let key = (collar_id.to_owned(), day_ms);
+        if self.1.lock().unwrap_or_else(|p| p.into_inner()).get(&key).is_some_and(|d| d.record.is_some()) {
+            return Ok(());
+        }
         let shown = episodes
             .iter()
             .map(|e| crate::tables::timeline_events::ShownEvent {

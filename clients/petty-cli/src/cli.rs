@@ -99,6 +99,12 @@ pub enum Command {
         after_help = "Example:\n  petty timeline DM-000001 --day 2026-11-21\n  petty timeline DM-000001 --json | jq '.timeline[].event_id'"
     )]
     Timeline(TimelineArgs),
+    /// The pet's days as a chart: active minutes against the goal per day, streaks, weekly and
+    /// monthly averages (default this month).
+    #[command(
+        after_help = "Example:\n  petty summary DM-000001                 # this month (its dates in UTC)\n  petty summary DM-000001 --month 2026-11\n  petty summary DM-000001 --from 2026-01-01 --to 2026-12-31 --json | jq '.streaks'\n\nDays are the pet's local days; both dates are included, at most 366 days (else exit 6)."
+    )]
+    Summary(SummaryArgs),
     /// Tell Petty whether a timeline event was right.
     #[command(
         after_help = "Example:\n  petty feedback DM-000001.1795242590247.walk incorrect --corrected play --comment 'tug of war'"
@@ -484,6 +490,25 @@ pub struct TimelineArgs {
     /// RFC 3339.
     #[arg(long)]
     pub to: Option<String>,
+}
+
+#[derive(Args)]
+pub struct SummaryArgs {
+    pub collar: String,
+    /// A calendar month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", value_parser = month, conflicts_with_all = ["from", "to"])]
+    pub month: Option<chrono::NaiveDate>,
+    /// The first day, YYYY-MM-DD (with --to).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// The last day, YYYY-MM-DD, included (with --from).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+}
+
+/// `YYYY-MM` as the month's first day.
+fn month(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").map_err(|_| format!("{s:?} is not YYYY-MM"))
 }
 
 #[derive(Args)]

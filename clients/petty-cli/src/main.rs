@@ -18,7 +18,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::commands::{
     account, accounts, admin, alert_settings, alerts, api_keys, collars, export, feedback, health, ingest, members,
-    notifications, password, plan, realtime, sessions, simulate, timeline, webhooks, zones,
+    notifications, password, plan, realtime, sessions, simulate, summary, timeline, webhooks, zones,
 };
 use crate::exit::{Exit, Failure, Outcome, fail};
 
@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Simulate(a) => simulate::run(&c, a, json).await,
         Command::Realtime(a) => realtime::run(&c, a, json).await,
         Command::Timeline(a) => timeline::run(&c, a, json).await,
+        Command::Summary(a) => summary::run(&c, a, json).await,
         Command::Feedback(a) => feedback::run(&c, a, json).await,
         Command::Zones(cmd) => zones::run(&c, cmd, json).await,
         Command::Alerts(a) => alerts::run(&c, a, json).await,

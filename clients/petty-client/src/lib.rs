@@ -539,6 +539,18 @@ impl Client {
         self.json(Call::new(Method::GET, "v1/pet-plan").query("collar_id", Some(collar_id))).await
     }
 
+    /// The pet's local days from `from` to `to` (`YYYY-MM-DD`, both included, at most 366 days:
+    /// longer is a 400), with weekly and monthly aggregates and goal streaks.
+    pub async fn summary(&self, collar_id: &str, from: &str, to: &str) -> Result<PetSummary, Error> {
+        self.json(
+            Call::new(Method::GET, "v1/pet-summary")
+                .query("collar_id", Some(collar_id))
+                .query("from", Some(from))
+                .query("to", Some(to)),
+        )
+        .await
+    }
+
     /// Submits (or replaces) the caller's verdict on an event.
     pub async fn feedback(&self, feedback: &Feedback) -> Result<FeedbackReceipt, Error> {
         self.json(Call::new(Method::POST, "v1/submit-feedback").json(feedback)?).await

@@ -8,6 +8,8 @@ pub struct DataConfig {
     pub common: CommonConfig,
     pub collars_table: String,
     pub readings_table: String,
+    /// Late readings mark their finished days stale there.
+    pub timeline_events_table: String,
     /// Claim attempts and claims per hour.
     pub claim_attempts_table: String,
     /// Households: the access check reads a caller's membership; a release ends them.
@@ -72,6 +74,7 @@ impl FromEnv for DataConfig {
             common: CommonConfig::from_env(env)?,
             collars_table: env.required("COLLARS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
+            timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
             claim_attempts_table: env.required("CLAIM_ATTEMPTS_TABLE")?,
             members_table: env.required("MEMBERS_TABLE")?,
             users_table: env.required("USERS_TABLE")?,

@@ -91,10 +91,12 @@ where
     // collar is a 404, like a missing one, a member's a 403) and allowed for an API key
     // limited to some collars (403).
     let mut visible_from = HashMap::new();
+    let mut calendars = HashMap::new();
     let collars: HashSet<&str> = valid.iter().map(|(_, r)| r.collar_id.as_str()).collect();
     for collar in collars {
         let owned = app.collar_for(principal, collar, Need::ManageMembers).await?.collar;
         visible_from.insert(collar.to_owned(), owned.visible_from_ms());
+        calendars.insert(collar.to_owned(), petty_shared::Calendar::new(owned.pet.tz()));
     }
     // Accepted means visible: a reading from before this owner's claim is a previous owner's.
     let (valid, before_claim): (Vec<_>, Vec<_>) =
@@ -106,7 +108,7 @@ where
         record_metrics(inv, &IngestReport { rejected: rejected.clone(), ..IngestReport::default() }, 1, started);
         return Err(ApiError::unprocessable(r.reason, r.message.clone()));
     }
-    let mut report = store_valid(&app.readings, &valid, inv.deadline_with_margin(ANSWER_MARGIN)).await?;
+    let mut report = store_valid(&app.readings, &calendars, &valid, inv.deadline_with_margin(ANSWER_MARGIN)).await?;
     report.rejected = rejected;
     record_metrics(inv, &report, inputs.len(), started);
     if report.not_stored.is_empty() {

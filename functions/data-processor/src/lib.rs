@@ -30,6 +30,7 @@ use petty_shared::tables::claim_attempts::ClaimAttemptsTable;
 use petty_shared::tables::collars::CollarsTable;
 use petty_shared::tables::members::MembersTable;
 use petty_shared::tables::readings::ReadingsTable;
+use petty_shared::tables::timeline_events::TimelineEventsTable;
 use petty_shared::tables::users::UsersTable;
 
 pub use config::{ClaimLimits, DataConfig};
@@ -129,7 +130,8 @@ impl<S: SecretSource> DataApp<S> {
             edge: Edge::new(&cfg.common, &cfg.routes, dynamodb.clone(), secrets),
             collars: CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone())
                 .with_members(MembersTable::new(dynamodb.clone(), cfg.members_table.clone())),
-            readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), cfg.retention_days),
+            readings: ReadingsTable::new(dynamodb.clone(), cfg.readings_table.clone(), cfg.retention_days)
+                .with_days(TimelineEventsTable::new(dynamodb.clone(), cfg.timeline_events_table.clone())),
             counters: ClaimAttemptsTable::new(dynamodb.clone(), cfg.claim_attempts_table.clone()),
             zones: UsersTable::new(dynamodb, cfg.users_table.clone()),
             claim_limits: cfg.claims,

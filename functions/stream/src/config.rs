@@ -10,6 +10,8 @@ pub struct StreamConfig {
     /// Collars: only claimed collars' readings are stored.
     pub collars_table: String,
     pub readings_table: String,
+    /// Late readings mark their finished days stale there.
+    pub timeline_events_table: String,
     /// Days readings are kept (DynamoDB TTL).
     pub retention_days: i64,
 }
@@ -20,6 +22,7 @@ impl FromEnv for StreamConfig {
             stage: env.required("STAGE")?,
             collars_table: env.required("COLLARS_TABLE")?,
             readings_table: env.required("READINGS_TABLE")?,
+            timeline_events_table: env.required("TIMELINE_EVENTS_TABLE")?,
             retention_days: petty_shared::config::reading_retention_days(env)?,
         })
     }

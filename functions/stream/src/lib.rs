@@ -125,13 +125,18 @@ pub async fn handle_batch<C: CollarLookup, St: ReadingStore>(
         reject(positions[r.index], r.reason, &mut outcome);
     }
     let mut visible_from: HashMap<String, Option<i64>> = HashMap::new();
+    let mut calendars = HashMap::new();
     let mut storable = Vec::new();
     for (at, reading) in valid {
         let index = positions[at];
         let from = match visible_from.get(&reading.collar_id) {
             Some(v) => *v,
             None => {
-                let v = collars.collar(&reading.collar_id).await.ok().flatten().map(|c| c.visible_from_ms());
+                let collar = collars.collar(&reading.collar_id).await.ok().flatten();
+                if let Some(c) = &collar {
+                    calendars.insert(reading.collar_id.clone(), petty_shared::Calendar::new(c.pet.tz()));
+                }
+                let v = collar.map(|c| c.visible_from_ms());
                 visible_from.insert(reading.collar_id.clone(), v);
                 v
             }
@@ -142,7 +147,7 @@ pub async fn handle_batch<C: CollarLookup, St: ReadingStore>(
             Some(_) => storable.push((index, reading)),
         }
     }
-    match store_valid(readings, &storable, deadline).await {
+    match store_valid(readings, &calendars, &storable, deadline).await {
         Ok(report) => {
             (outcome.accepted, outcome.duplicates) = (report.accepted, report.duplicates);
             failed.extend(report.not_stored);

@@ -15,7 +15,11 @@ async fn main() -> Result<(), Error> {
     let sdk = petty_shared::aws::load().await;
     let dynamodb = petty_shared::aws::dynamodb(&sdk);
     let collars = CollarsTable::new(dynamodb.clone(), cfg.collars_table.clone());
-    let readings = ReadingsTable::new(dynamodb, cfg.readings_table.clone(), cfg.retention_days);
+    let days = petty_shared::tables::timeline_events::TimelineEventsTable::new(
+        dynamodb.clone(),
+        cfg.timeline_events_table.clone(),
+    );
+    let readings = ReadingsTable::new(dynamodb, cfg.readings_table.clone(), cfg.retention_days).with_days(days);
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| SERVICE.to_owned());
     let cold = std::sync::atomic::AtomicBool::new(true);
     let emf = petty_shared::logging::stdout_sink();

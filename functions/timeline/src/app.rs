@@ -2,7 +2,6 @@
 //! with the `petty_api` wire types.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -20,7 +19,7 @@ use petty_shared::http::query::{self, TimeWindow, WindowRule, collar_id};
 use petty_shared::http::{ApiError, Handler, Invocation, RouteSpec, json_response, query_param, route};
 use petty_shared::metrics::Unit;
 use petty_shared::secrets::{SecretCache, SecretSource};
-use petty_shared::stores::{CollarLookup, EventPublisher, FeedbackReader, SampleSource};
+use petty_shared::stores::{CollarLookup, DayRecords, EventPublisher, FeedbackReader, SampleSource};
 use petty_shared::tables::api_keys::ApiKeysTable;
 use petty_shared::tables::audit::AuditTable;
 use petty_shared::tables::collars::CollarsTable;
@@ -30,22 +29,28 @@ use petty_shared::tables::readings::ReadingsTable;
 use petty_shared::tables::timeline_events::TimelineEventsTable;
 
 use crate::config::TimelineConfig;
-use crate::{DEFAULT_LIMIT, DEFAULT_WINDOW_MS, MAX_LIMIT, MAX_WINDOW_DAYS, PLAN_WINDOW_MS};
-use petty_behaviour::model::typical_resting_bpm;
+use crate::days::DaySource;
+use crate::summary::SummaryQuery;
+use crate::{DEFAULT_LIMIT, DEFAULT_WINDOW_MS, MAX_LIMIT, MAX_WINDOW_DAYS, PLAN_WINDOW_DAYS};
 use petty_behaviour::plan::{ActivitySummary, pet_plan};
-use petty_behaviour::segment::{BaselineSource, EpisodeStats, build_days, event_id};
+use petty_behaviour::segment::{BaselineSource, EpisodeStats, event_id};
 use petty_behaviour::{Behavior, Calendar, Episode, MODEL_VERSION, Thresholds};
+use petty_shared::api::summary::{DaySummary, PetSummary};
 
 /// This function's routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Timeline,
     Plan,
+    Summary,
 }
 
 /// The routing table (the template and router tests compare it with `template.yaml`).
-pub const ROUTES: &[RouteSpec<Route>] =
-    &[route("GET", "/v1/pet-timeline", Route::Timeline), route("GET", "/v1/pet-plan", Route::Plan)];
+pub const ROUTES: &[RouteSpec<Route>] = &[
+    route("GET", "/v1/pet-timeline", Route::Timeline),
+    route("GET", "/v1/pet-plan", Route::Plan),
+    route("GET", "/v1/pet-summary", Route::Summary),
+];
 
 /// The timeline's window: the last 24 hours by default, at most 7 days.
 const WINDOW: WindowRule =
@@ -170,6 +175,8 @@ fn stats_view(s: &EpisodeStats) -> EventStats {
 /// Episodes of every day a span touches, with the baseline each was measured against.
 struct Analysis {
     episodes: Vec<(Episode, f64, BaselineSource)>,
+    /// Each day's summary, in order.
+    summaries: Vec<petty_shared::api::summary::DaySummary>,
     data_points: usize,
     elapsed_ms: f64,
     /// The caller's verdicts by (event start, behaviour).
@@ -204,7 +211,7 @@ where
     C: CollarLookup,
     R: SampleSource,
     F: FeedbackReader,
-    P: EventPublisher,
+    P: EventPublisher + DayRecords,
     K: ApiKeyStore,
     A: AuditStore + Clone,
 {
@@ -213,13 +220,9 @@ where
         Self { collars, readings, feedback, shown, edge, thresholds: Thresholds::default() }
     }
 
-    /// Reads and segments every local day of the pet overlapping `[from_ms, to_ms)` that the
-    /// caller may see, with the pet's calibration, then publishes each day's events for the
-    /// feedback function (keyed by the day's start, as the feedback function finds them).
-    ///
-    /// That publication is the one write a GET makes: feedback is accepted only on events an
-    /// owner was shown, and today days are computed on read. It goes through the event-index
-    /// table's module alone; the days issue moves it to when a finished day is materialised.
+    /// The pet's local days overlapping `[from_ms, to_ms)` that the caller may see (finished
+    /// days from their records, the rest computed: see [`crate::days`]), with the pet's
+    /// calibration and the caller's verdicts.
     async fn analyse(
         &self,
         collar: &Collar,
@@ -232,43 +235,30 @@ where
         let calendar = Calendar::new(collar.pet.tz());
         let start = calendar.floor(from_ms).max(collar.visible_from_ms());
         let end = calendar.window(calendar.date_of(to_ms - 1)).1.min(now);
-        let read_started = Instant::now();
-        let (readings, calibration, statuses) = petty_shared::xray::phase("read", async {
-            tokio::try_join!(
-                self.readings.samples_by_day(&collar.collar_id, start, end),
-                self.feedback.calibration_of(&collar.collar_id, collar.visible_from_ms()),
-                self.feedback.current_feedback(&collar.collar_id, start, end),
-            )
-        })
-        .await?;
-        inv.metric("TimelineReadMs", Unit::Milliseconds, read_started.elapsed().as_secs_f64() * 1000.0);
-        inv.metric("TimelineReadings", Unit::Count, readings.samples.len() as f64);
-        inv.metric("TimelineReadPages", Unit::Count, f64::from(readings.pages));
-        let started = Instant::now();
-        let fallback = typical_resting_bpm(collar.pet.species, collar.pet.weight_kg);
-        let thresholds = calibration.apply(&self.thresholds);
-        let days = build_days(&readings.samples, start, end, fallback, &thresholds, &calendar);
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        inv.metric("TimelineComputeMs", Unit::Milliseconds, elapsed_ms);
-        let published = days
-            .iter()
-            .map(|(day, from, _)| self.shown.publish_day(&collar.collar_id, calendar.floor(*from), &day.episodes));
-        if let Err(err) = futures_util::future::try_join_all(published).await {
-            // The timeline is still right; feedback on these events waits for the next read.
-            tracing::warn!(error = %err, "event index not published");
-            inv.metric("EventIndexWriteFailed", Unit::Count, 1.0);
-        }
+        let (calibration, statuses) = tokio::try_join!(
+            self.feedback.calibration_of(&collar.collar_id, collar.visible_from_ms()),
+            self.feedback.current_feedback(&collar.collar_id, start, end),
+        )?;
+        let days = self.days().load(collar, &calibration, (start, end), (from_ms, to_ms), true, inv).await?;
+        let data_points = days.days.iter().map(|d| d.readings_in_window).sum();
+        let elapsed_ms = days.elapsed_ms;
+        let summaries = days.days.iter().map(|d| d.summary.clone()).collect();
         let episodes = days
+            .days
             .into_iter()
-            .flat_map(|(day, _, _)| {
+            .flat_map(|day| {
                 let (baseline, source) = (day.baseline_bpm, day.baseline_source);
                 day.episodes.into_iter().map(move |e| (e, baseline, source))
             })
             .collect();
-        let data_points = readings.samples.iter().filter(|s| s.ts_ms >= from_ms && s.ts_ms < to_ms).count();
         let feedback =
             statuses.into_iter().filter(|f| f.user_id == user_id).map(|f| ((f.event_start, f.behavior), f)).collect();
-        Ok(Analysis { episodes, data_points, elapsed_ms, feedback, calibrated_by: calibration.because })
+        Ok(Analysis { episodes, summaries, data_points, elapsed_ms, feedback, calibrated_by: calibration.because })
+    }
+
+    /// Where days come from: readings, their records and the event index.
+    pub(crate) fn days(&self) -> DaySource<'_, R, P> {
+        DaySource { readings: &self.readings, records: &self.shown, thresholds: &self.thresholds }
     }
 
     async fn timeline(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
@@ -344,11 +334,15 @@ where
         let principal = self.edge.require(req, "timeline:read").await?;
         let collar_id = collar_id(req)?;
         let collar = access(&self.collars, &principal, &collar_id, Need::Read).await?.collar;
+        // The last 7 finished local days, from their summaries, and today so far.
         let to = now_ms();
-        let from = (to - PLAN_WINDOW_MS).max(collar.visible_from_ms());
+        let calendar = Calendar::new(collar.pet.tz());
+        let today = calendar.date_of(to);
+        let week_ago = today - chrono::Days::new(PLAN_WINDOW_DAYS);
+        let from = calendar.start_of(week_ago).max(collar.visible_from_ms());
         let analysis = self.analyse(&collar, &principal.user_id, from, to, inv).await?;
-        let summary = ActivitySummary::from_episodes(analysis.episodes.iter().map(|(e, _, _)| e), from, to);
-        let plan = pet_plan(&collar.pet, Calendar::new(collar.pet.tz()).date_of(to), &summary);
+        let summary = ActivitySummary::from_days(&analysis.summaries);
+        let plan = pet_plan(&collar.pet, today, &summary);
         let body = Plan {
             collar_id,
             pet: PlanPet { name: collar.pet.name.clone(), species: collar.pet.species },
@@ -364,6 +358,34 @@ where
         };
         json_response(StatusCode::OK, &body)
     }
+
+    async fn summary(&self, req: &Request, inv: &Invocation) -> Result<Response<Body>, ApiError> {
+        let principal = self.edge.require(req, "timeline:read").await?;
+        let q = SummaryQuery::parse(req)?;
+        let collar = access(&self.collars, &principal, &q.collar_id, Need::Read).await?.collar;
+        let now = now_ms();
+        let calendar = Calendar::new(collar.pet.tz());
+        let (from, to) = q.range(calendar.date_of(now))?;
+        // Rows from the claim's day to today at most: nothing of a previous ownership, nothing ahead.
+        let start = calendar.start_of(from).max(collar.visible_from_ms());
+        let end = calendar.window(to).1.min(now);
+        let calibration = self.feedback.calibration_of(&collar.collar_id, collar.visible_from_ms()).await?;
+        let days = self.days().load(&collar, &calibration, (start, end), (start, end), false, inv).await?;
+        let rows: Vec<DaySummary> = days.days.into_iter().map(|d| d.summary).collect();
+        let body = PetSummary {
+            collar_id: q.collar_id,
+            timezone: calendar.tz().name().to_owned(),
+            from: from.format("%Y-%m-%d").to_string(),
+            to: to.format("%Y-%m-%d").to_string(),
+            weeks: petty_behaviour::summary::weeks(&rows),
+            months: petty_behaviour::summary::months(&rows),
+            streaks: petty_behaviour::summary::streaks(&rows),
+            days: rows,
+            model_version: MODEL_VERSION.to_owned(),
+            generated_at: format_ms(now_ms()),
+        };
+        json_response(StatusCode::OK, &body)
+    }
 }
 
 impl<S, C, R, F, P, K, A> Handler for TimelineApp<S, C, R, F, P, K, A>
@@ -372,7 +394,7 @@ where
     C: CollarLookup,
     R: SampleSource,
     F: FeedbackReader,
-    P: EventPublisher,
+    P: EventPublisher + DayRecords,
     K: ApiKeyStore,
     A: AuditStore + Clone,
 {
@@ -380,6 +402,7 @@ where
         match petty_shared::http::router::find(ROUTES, &req)?.route {
             Route::Timeline => Box::pin(self.timeline(&req, inv)).await,
             Route::Plan => Box::pin(self.plan(&req, inv)).await,
+            Route::Summary => Box::pin(self.summary(&req, inv)).await,
         }
     }
 }

@@ -249,3 +249,141 @@ async fn a_previous_owners_calibration_never_reaches_the_next_owner() {
     let (_, body) = call(&app, "GET", &path, Some(&ada), None).await;
     assert_eq!(body["metadata"]["calibrated_by"], serde_json::json!(["elevated_heart_rate->rest"]));
 }
+
+/// Yesterday's whole day, asked by its bounds.
+fn yesterdays(yesterday: i64) -> String {
+    format!("/v1/pet-timeline?{}&limit=500", window(yesterday, yesterday + DAY_MS))
+}
+
+#[tokio::test]
+async fn a_finished_day_is_computed_once_then_served_from_its_record() {
+    let (app, t, yesterday, day) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let (_, first) = call(&app, "GET", &yesterdays(yesterday), Some(&ada), None).await;
+    let stored = app.shown.1.lock().unwrap().get(&(COLLAR.to_owned(), yesterday)).cloned().expect("a record");
+    let record = stored.record.expect("with its episodes and summary");
+    assert_eq!(record.episodes.len(), ids(&first).len());
+    assert_eq!(record.summary.readings as usize, day.len());
+    assert!(record.summary.complete);
+    // Served from the record: the readings are not read again (gone, same answer).
+    app.readings.stored.lock().unwrap().clear();
+    let (_, again) = call(&app, "GET", &yesterdays(yesterday), Some(&ada), None).await;
+    assert_eq!(ids(&again), ids(&first));
+    assert_eq!(again["timeline"], first["timeline"], "the same events, stats and baselines");
+    assert_eq!(again["metadata"]["data_points"], day.len());
+}
+
+fn read_at(app: &App, day: i64) -> Option<i64> {
+    app.shown.1.lock().unwrap().get(&(COLLAR.to_owned(), day)).and_then(|d| d.read_at)
+}
+
+#[tokio::test]
+async fn a_late_reading_recomputes_exactly_its_day_and_ids_stay_where_nothing_changed() {
+    use petty_shared::stores::StaleDays;
+    let (app, t, yesterday, _) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let eve = yesterday - DAY_MS;
+    let two_days = format!("/v1/pet-timeline?{}&limit=500", window(eve, yesterday + DAY_MS));
+    let (_, before) = call(&app, "GET", &two_days, Some(&ada), None).await;
+    let (eve_read, yday_read) = (read_at(&app, eve).unwrap(), read_at(&app, yesterday).unwrap());
+    // A late half hour of walking lands on the eve (no readings until now): ingestion marks it.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    for i in 0..180 {
+        let ts = eve + 12 * 3_600_000 + i * 10_000;
+        let r = Reading {
+            collar_id: COLLAR.into(),
+            timestamp_ms: ts,
+            heart_rate: 110,
+            activity_level: Activity::Walk,
+            lon: 13.4 + i as f64 * 0.000_02,
+            lat: 52.5,
+            temperature_c: None,
+            battery_pct: None,
+            accuracy_m: None,
+            firmware: None,
+        };
+        app.readings.stored.lock().unwrap().insert((COLLAR.into(), ts), r);
+    }
+    app.shown.mark_stale(COLLAR, eve, chrono::Utc::now().timestamp_millis()).await.unwrap();
+    let (_, after) = call(&app, "GET", &two_days, Some(&ada), None).await;
+    let of_day = |v: &Value, day: i64| -> Vec<String> {
+        let (from, to) = (format_ms(day), format_ms(day + DAY_MS));
+        v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["start"].as_str().unwrap() >= from.as_str() && e["start"].as_str().unwrap() < to.as_str())
+            .map(|e| e["event_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(read_at(&app, eve).unwrap() > eve_read, "the eve was computed again");
+    assert_eq!(read_at(&app, yesterday), Some(yday_read), "yesterday was not");
+    assert_eq!(of_day(&after, yesterday), of_day(&before, yesterday), "its ids unchanged");
+    assert!(of_day(&after, eve).iter().any(|id| id.ends_with(".walk")), "{after}");
+    assert_eq!(of_day(&before, eve).len(), 1, "one gap before");
+    // Marked again with nothing new (a resend): computed again, the same ids.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let again_read = read_at(&app, eve).unwrap();
+    app.shown.mark_stale(COLLAR, eve, chrono::Utc::now().timestamp_millis()).await.unwrap();
+    let (_, again) = call(&app, "GET", &two_days, Some(&ada), None).await;
+    assert!(read_at(&app, eve).unwrap() > again_read);
+    assert_eq!(ids(&again), ids(&after));
+}
+
+#[tokio::test]
+async fn a_new_calibration_recomputes_the_pets_days() {
+    let (app, t, yesterday, _) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    call(&app, "GET", &yesterdays(yesterday), Some(&ada), None).await;
+    let moved = petty_behaviour::calibration::Calibration {
+        elevated_ratio: Some(1.6),
+        because: vec!["elevated_heart_rate->rest".into()],
+        ..Default::default()
+    };
+    app.feedback.calibration.lock().unwrap().insert((COLLAR.into(), 0), moved);
+    let (_, body) = call(&app, "GET", &yesterdays(yesterday), Some(&ada), None).await;
+    assert_eq!(body["metadata"]["calibrated_by"], serde_json::json!(["elevated_heart_rate->rest"]));
+    let record = app.shown.1.lock().unwrap().get(&(COLLAR.to_owned(), yesterday)).cloned().unwrap().record.unwrap();
+    assert!(record.calibration.contains("1.6"), "recomputed under the new calibration: {}", record.calibration);
+}
+
+#[tokio::test]
+async fn the_summary_has_a_row_per_local_day_and_refuses_more_than_366() {
+    let (app, t, yesterday, day) = app(0);
+    let ada = t.bearer("ada", &["timeline:read"]);
+    let today = chrono::DateTime::from_timestamp_millis(yesterday + DAY_MS).unwrap().date_naive();
+    let from = today - chrono::Days::new(6);
+    let path = format!("/v1/pet-summary?collar_id={COLLAR}&from={from}&to={today}");
+    let (status, body) = call(&app, "GET", &path, Some(&ada), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let days = body["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "{body}");
+    assert_eq!(days[0]["date"], from.to_string());
+    let yday = &days[5];
+    assert_eq!((yday["readings"].as_u64(), yday["complete"].as_bool()), (Some(day.len() as u64), Some(true)));
+    assert!(yday["active_minutes"].as_f64().unwrap() > 0.0 && yday["coverage"].as_f64().unwrap() > 0.9, "{yday}");
+    assert_eq!(days[6]["complete"], false, "today so far");
+    assert_eq!(days[0]["readings"], 0);
+    assert_eq!(body["timezone"], "UTC");
+    assert_eq!(body["months"].as_array().unwrap().iter().map(|m| m["days"].as_u64().unwrap()).sum::<u64>(), 7);
+    assert!(body["streaks"]["longest_days"].as_u64().unwrap() <= 1);
+    // The plan reads the same summaries (readings gone: the record serves yesterday).
+    app.readings.stored.lock().unwrap().clear();
+    let (status, plan) = call(&app, "GET", &format!("/v1/pet-plan?collar_id={COLLAR}"), Some(&ada), None).await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert!(plan["daily_goals"]["active_minutes"]["measured_avg"].as_f64().unwrap() > 0.0, "{plan}");
+    assert_eq!(plan["metadata"]["data_points"], day.len());
+    for (query, code) in [
+        (format!("from={}&to={today}", today - chrono::Days::new(366)), "window_too_long"),
+        (format!("from={today}&to={from}"), "invalid_window"),
+        ("from=2026-02-30".to_owned(), "invalid_from"),
+        ("to=yesterday".to_owned(), "invalid_to"),
+    ] {
+        let (status, body) =
+            call(&app, "GET", &format!("/v1/pet-summary?collar_id={COLLAR}&{query}"), Some(&ada), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{query}");
+    }
+    let year = format!("/v1/pet-summary?collar_id={COLLAR}&from={}&to={today}", today - chrono::Days::new(365));
+    let (status, body) = call(&app, "GET", &year, Some(&ada), None).await;
+    assert_eq!((status, body["days"].as_array().map(Vec::len)), (StatusCode::OK, Some(366)), "366 days are fine");
+}

@@ -10,6 +10,8 @@
 
 mod app;
 pub mod config;
+mod days;
+pub mod summary;
 
 pub use app::{ROUTES, Route, Span, TimelineApp, TimelineQuery};
 pub use config::TimelineConfig;
@@ -23,5 +25,5 @@ pub const MAX_WINDOW_DAYS: i64 = 7;
 /// Events per page: default and maximum.
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 500;
-/// The pet plan looks at this much history.
-pub const PLAN_WINDOW_MS: i64 = 7 * DAY_MS;
+/// The pet plan looks at this many finished local days, and today so far.
+pub const PLAN_WINDOW_DAYS: u64 = 7;

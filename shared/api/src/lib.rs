@@ -28,6 +28,7 @@ pub mod ingest;
 pub mod members;
 pub mod notifications;
 pub mod plan;
+pub mod summary;
 pub mod time;
 pub mod timeline;
 
@@ -44,5 +45,6 @@ pub use ingest::*;
 pub use members::*;
 pub use notifications::*;
 pub use plan::*;
+pub use summary::*;
 pub use time::format_ms;
 pub use timeline::*;

@@ -13,6 +13,7 @@ pub mod model;
 pub mod plan;
 pub mod segment;
 pub mod simulator;
+pub mod summary;
 
 #[cfg(test)]
 mod quality;

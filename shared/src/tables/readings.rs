@@ -140,12 +140,28 @@ pub struct ReadingsTable {
     client: Client,
     table: String,
     retention_s: i64,
+    /// Where ingestion marks finished days stale (the timeline-events table).
+    days: Option<crate::tables::timeline_events::TimelineEventsTable>,
 }
 
 impl ReadingsTable {
     /// Over `table`; readings expire `retention_days` after their own time.
     pub fn new(client: Client, table: impl Into<String>, retention_days: i64) -> Self {
-        Self { client, table: table.into(), retention_s: retention_days * 86_400 }
+        Self { client, table: table.into(), retention_s: retention_days * 86_400, days: None }
+    }
+
+    /// For ingestion: late readings mark their days stale in `days`.
+    pub fn with_days(self, days: crate::tables::timeline_events::TimelineEventsTable) -> Self {
+        Self { days: Some(days), ..self }
+    }
+
+    /// Marks a finished day stale (see [`crate::ingest::store_valid`]); an error for a table
+    /// built without [`ReadingsTable::with_days`], so a wiring mistake cannot lose a mark.
+    pub async fn mark_stale(&self, collar_id: &str, day_ms: i64, now_ms: i64) -> Result<(), StoreError> {
+        match &self.days {
+            Some(days) => days.mark_stale(collar_id, day_ms, now_ms).await,
+            None => Err(StoreError::Unavailable("readings table wired without the days table".into())),
+        }
     }
 
     fn expires_at(&self, r: &Reading) -> i64 {

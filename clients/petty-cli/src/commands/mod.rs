@@ -24,6 +24,7 @@ pub mod plan;
 pub mod realtime;
 pub mod sessions;
 pub mod simulate;
+pub mod summary;
 pub mod timeline;
 pub mod webhooks;
 pub mod zones;
