@@ -301,3 +301,107 @@ async fn a_failed_readings_query_is_a_503_not_made_up_data() {
     // The healthy function answers the same request.
     assert_eq!(w.get("/v1/pet-timeline?collar_id=TL-300001", &ada).await.0, StatusCode::OK);
 }
+
+/// `minutes` of readings every 10 s from `start_ms`: resting, or walking away (~1.3 m/s).
+fn stretch(start_ms: i64, minutes: i64, walking: bool) -> Vec<petty_behaviour::Sample> {
+    (0..minutes * 6)
+        .map(|i| petty_behaviour::Sample {
+            ts_ms: start_ms + i * 10_000,
+            heart_rate: if walking { 105 } else { 80 },
+            activity: u8::from(walking),
+            lat: 52.5 + if walking { 0.000_117 * i as f64 } else { 0.0 },
+            lon: 13.4,
+        })
+        .collect()
+}
+
+/// `read_at` and `stale_at` of a collar's stored day (the timeline-events table, as stored).
+async fn stored_day(w: &World, collar: &str, day: i64) -> (Option<i64>, Option<i64>) {
+    let table = w.env.required("TIMELINE_EVENTS_TABLE").unwrap();
+    let item = petty_shared::aws::dynamodb(&sdk().await)
+        .get_item()
+        .table_name(table)
+        .key("collar_id", petty_shared::dynamo::s(collar))
+        .key("day", petty_shared::dynamo::n(day))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_default();
+    (petty_shared::dynamo::get_n(&item, "read_at"), petty_shared::dynamo::get_n(&item, "stale_at"))
+}
+
+#[tokio::test]
+async fn finished_days_are_stored_once_and_a_late_reading_recomputes_exactly_its_day() {
+    let w = world().await;
+    let collar = "TL-400001";
+    let ada = w.owner("ada-days@example.com").await;
+    let yesterday = day_floor(chrono::Utc::now().timestamp_millis()) - DAY_MS;
+    let eve = yesterday - DAY_MS;
+    let pet = json!({"name": "Biscuit", "species": "dog", "weight_kg": 18.0});
+    w.claim_at(&ada, collar, pet, eve - DAY_MS + 6 * 3_600_000).await;
+    let key = w.api_key(&ada, &["readings:write", "timeline:read"], &[collar]).await;
+    let mut two_days = stretch(eve + 8 * 3_600_000, 60, false);
+    two_days.extend(stretch(yesterday + 8 * 3_600_000, 60, false));
+    two_days.extend(stretch(yesterday + 9 * 3_600_000, 30, true));
+    assert_eq!(w.ingest(&key, collar, &two_days).await, two_days.len() as u64);
+
+    let path = format!(
+        "/v1/pet-timeline?collar_id={collar}&from={}&to={}&limit=500",
+        format_ms(eve),
+        format_ms(yesterday + DAY_MS)
+    );
+    let (status, before, _) = w.get(&path, &ada).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    let (eve_read, none) = stored_day(&w, collar, eve).await;
+    let (yday_read, _) = stored_day(&w, collar, yesterday).await;
+    assert!(eve_read.is_some() && yday_read.is_some() && none.is_none(), "both finished days stored");
+    // Read again: served from the records (nothing recomputed).
+    let (_, again, _) = w.get(&path, &ada).await;
+    assert_eq!(again["timeline"], before["timeline"]);
+    assert_eq!(stored_day(&w, collar, eve).await.0, eve_read);
+
+    // A late half-hour walk on the eve: the data processor marks exactly that day.
+    let late = stretch(eve + 15 * 3_600_000, 30, true);
+    assert_eq!(w.ingest(&key, collar, &late).await, late.len() as u64);
+    let (_, stale_at) = stored_day(&w, collar, eve).await;
+    assert!(stale_at.is_some_and(|s| s >= eve_read.unwrap()), "the eve is marked stale");
+    assert_eq!(stored_day(&w, collar, yesterday).await.1, None, "yesterday is not");
+    let (_, after, _) = w.get(&path, &ada).await;
+    assert!(stored_day(&w, collar, eve).await.0 > eve_read, "the eve computed again");
+    assert_eq!(stored_day(&w, collar, yesterday).await.0, yday_read, "yesterday served from its record");
+    let on = |v: &Value, day: i64| -> Vec<String> {
+        ids(v)
+            .into_iter()
+            .filter(|id| {
+                id.split('.').nth(1).and_then(|s| s.parse::<i64>().ok()).is_some_and(|s| s >= day && s < day + DAY_MS)
+            })
+            .collect()
+    };
+    assert_eq!(on(&after, yesterday), on(&before, yesterday), "yesterday's ids unchanged");
+    assert!(
+        on(&after, eve).iter().any(|id| id.ends_with(".walk"))
+            && !on(&before, eve).iter().any(|id| id.ends_with(".walk"))
+    );
+    // A resend of the same late readings is all duplicates, and marks the eve again.
+    assert_eq!(w.ingest(&key, collar, &late).await, 0);
+    assert!(stored_day(&w, collar, eve).await.1 > stale_at);
+
+    // The summary: a row per day from the claim's day to today, the eve's walk counted.
+    let today = chrono::DateTime::from_timestamp_millis(yesterday + DAY_MS).unwrap().date_naive();
+    let from = today - chrono::Days::new(3);
+    let (status, summary, _) = w.get(&format!("/v1/pet-summary?collar_id={collar}&from={from}&to={today}"), &ada).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let days = summary["days"].as_array().unwrap();
+    assert_eq!(days.iter().map(|d| d["date"].as_str().unwrap().to_owned()).collect::<Vec<_>>().len(), 4);
+    let eve_row = &days[1];
+    assert_eq!(eve_row["readings"].as_u64(), Some(360 + 180), "{eve_row}");
+    assert!((eve_row["active_minutes"].as_f64().unwrap() - 30.0).abs() <= 1.0, "{eve_row}");
+    assert_eq!((days[2]["readings"].as_u64(), days[2]["complete"].as_bool()), (Some(360 + 180), Some(true)));
+    assert_eq!(days[0]["complete"], false, "the claim's day is cut by the claim");
+    let (status, too_long, _) = w
+        .get(&format!("/v1/pet-summary?collar_id={collar}&from={}&to={today}", today - chrono::Days::new(366)), &ada)
+        .await;
+    assert_eq!((status, too_long["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("window_too_long")));
+}

@@ -235,6 +235,7 @@ mod tests {
             baseline_source: BaselineSource::Measured,
             episodes: BTreeMap::new(),
             readings,
+            hours: 24.0,
             coverage: if readings == 0 { 0.0 } else { 1.0 },
             complete,
         }

@@ -37,7 +37,9 @@ pub struct DaySummary {
     pub episodes: BTreeMap<Behavior, u32>,
     /// Readings that day.
     pub readings: u32,
-    /// Share of the day with readings (not `no_data`), 0–1.
+    /// Hours of the day counted: all of it (23–25), or from the claim, or today until now.
+    pub hours: f64,
+    /// Share of the counted hours with readings (not `no_data`), 0–1.
     pub coverage: f64,
     /// False for the current day (computed so far) and for a day the claim cut.
     pub complete: bool,

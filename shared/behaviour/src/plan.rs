@@ -67,17 +67,13 @@ impl ActivitySummary {
         s
     }
 
-    /// Sums days' summaries (what the plan reads instead of readings): each day's length,
-    /// coverage, active minutes, distance, deep sleep and flagged episodes.
+    /// Sums days' summaries (what the plan reads instead of readings): the hours counted,
+    /// their coverage, active minutes, distance, deep sleep and flagged episodes.
     pub fn from_days(days: &[petty_api::summary::DaySummary]) -> Self {
-        let hours = |d: &petty_api::summary::DaySummary| {
-            let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp_millis()).unwrap_or(0);
-            (at(&d.end) - at(&d.start)).max(0) as f64 / 3_600_000.0
-        };
         let count = |d: &petty_api::summary::DaySummary, b: Behavior| d.episodes.get(&b).copied().unwrap_or(0);
         days.iter().fold(ActivitySummary::default(), |mut s, d| {
-            s.window_hours += hours(d);
-            s.covered_hours += hours(d) * d.coverage;
+            s.window_hours += d.hours;
+            s.covered_hours += d.hours * d.coverage;
             s.active_minutes += d.active_minutes;
             s.distance_m += d.distance_m;
             s.elevated_heart_rate_episodes += count(d, Behavior::ElevatedHeartRate);

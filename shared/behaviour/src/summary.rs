@@ -76,7 +76,8 @@ pub fn summarize_day(
         baseline_source: day.baseline_source,
         episodes,
         readings,
-        coverage: round(covered_ms as f64 / (day_end - day_start).max(1) as f64, 3),
+        hours: round((end_ms - start_ms).max(0) as f64 / 3_600_000.0, 3),
+        coverage: round(covered_ms as f64 / (end_ms - start_ms).max(1) as f64, 3),
         complete,
     }
 }
@@ -171,6 +172,7 @@ mod tests {
             baseline_source: petty_api::timeline::BaselineSource::Measured,
             episodes: BTreeMap::new(),
             readings,
+            hours: 24.0,
             coverage: 1.0,
             complete,
         }
@@ -263,7 +265,7 @@ mod tests {
         // The plan's measured figures from these summaries equal those from the episodes.
         let last_week = &days[24..31];
         let from_days = plan::ActivitySummary::from_days(last_week);
-        assert!((from_days.window_hours - (7.0 * 24.0 + 1.0)).abs() < 1e-9);
+        assert!((from_days.window_hours - (7.0 * 24.0 + 1.0)).abs() < 1e-9, "{}", from_days.window_hours);
         assert!((from_days.active_minutes - last_week.iter().map(|d| d.active_minutes).sum::<f64>()).abs() < 1e-6);
     }
 

@@ -371,7 +371,7 @@ mod tests {
                 "date": "2026-11-21", "start": "", "end": "", "active_minutes": 0.0, "active_goal_minutes": 60.0,
                 "goal_met": false, "distance_m": 0.0, "deep_sleep_night_h": 0.0, "deep_sleep_day_h": 0.0,
                 "resting_heart_rate_bpm": 80.0, "baseline_source": "measured", "episodes": {}, "readings": 0,
-                "coverage": 0.0, "complete": true
+                "hours": 24.0, "coverage": 0.0, "complete": true
             }))
             .unwrap(),
         }

@@ -487,6 +487,20 @@ pub(super) const SHARED: &[Shared] = &[
         SHOWN,
         &["dynamodb:GetItem"],
     ),
+    shared(
+        "finished days' records read and stored once",
+        "shared/src/tables/timeline_events.rs",
+        &["records.days(", ".put_record("],
+        SHOWN,
+        &["dynamodb:Query", "dynamodb:PutItem"],
+    ),
+    shared(
+        "a late reading's finished day marked stale (ingestion)",
+        "shared/src/tables/timeline_events.rs",
+        &["store_valid("],
+        SHOWN,
+        &["dynamodb:UpdateItem"],
+    ),
     // Alerts: zones, settings, alerts, and the engine the evaluator and the sweep share.
     shared("zones listed", "shared/src/tables/alerts.rs", &[".zones("], ALERTS, &["dynamodb:Query"]),
     shared("zones written", "shared/src/tables/alerts.rs", &[".put_zone("], ALERTS, &["dynamodb:PutItem"]),
