@@ -12,7 +12,7 @@ GIT_SHA    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SAM_VENV   := .venv-sam
 BUILD_STAMP_FILE := tools/arm64-build.stamp
 
-.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench bench-accounts fuzz fuzz-api clean \
+.PHONY: help venv dev test lint fmt invoke keys rotate-keys build build-if-changed bench bench-accounts bench-days fuzz fuzz-api clean \
         lint-template template-tools sam-build deploy cli cli-journey e2e load faults admin stream-check stream-demo
 
 help: ## Show the targets
@@ -126,6 +126,9 @@ bench: $(BUILD_STAMP) ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, 
 
 bench-accounts: venv ## Numbers, not pass/fail: reset-request timing, export and erasure of 30 days of readings (DAYS=) on moto
 	tools/bench_accounts.sh
+
+bench-days: venv ## Numbers, not pass/fail: finished days from their records, the plan and the summary with COLLARS=3 x DAYS=30 days of readings on moto
+	tools/bench_days.sh
 
 rotate-keys: venv ## Rotate the local stack's key set (new current key, previous kept); needs `make dev`
 	$(VENV)/bin/python tools/local_aws.py keys --stage $${STAGE:-dev} --endpoint http://127.0.0.1:$${MOTO_PORT:-4566}

@@ -334,12 +334,13 @@ where
         let principal = self.edge.require(req, "timeline:read").await?;
         let collar_id = collar_id(req)?;
         let collar = access(&self.collars, &principal, &collar_id, Need::Read).await?.collar;
-        // The last 7 finished local days, from their summaries, and today so far.
-        let to = now_ms();
+        // The last 7 finished local days, from their summaries: no reading is read once they
+        // have their records (today, still changing, is the timeline's).
         let calendar = Calendar::new(collar.pet.tz());
-        let today = calendar.date_of(to);
+        let today = calendar.date_of(now_ms());
+        let to = calendar.start_of(today);
         let week_ago = today - chrono::Days::new(PLAN_WINDOW_DAYS);
-        let from = calendar.start_of(week_ago).max(collar.visible_from_ms());
+        let from = calendar.start_of(week_ago).max(collar.visible_from_ms()).min(to);
         let analysis = self.analyse(&collar, &principal.user_id, from, to, inv).await?;
         let summary = ActivitySummary::from_days(&analysis.summaries);
         let plan = pet_plan(&collar.pet, today, &summary);

@@ -25,5 +25,5 @@ pub const MAX_WINDOW_DAYS: i64 = 7;
 /// Events per page: default and maximum.
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 500;
-/// The pet plan looks at this many finished local days, and today so far.
+/// The pet plan looks at this many finished local days.
 pub const PLAN_WINDOW_DAYS: u64 = 7;

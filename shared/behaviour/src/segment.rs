@@ -645,8 +645,7 @@ mod tests {
         // Berlin's 25-hour day (2026-10-25) is one day of episodes, not a day and an hour.
         let berlin = Calendar::new(chrono_tz::Europe::Berlin);
         let fall_back = 1_792_879_200_000; // 2026-10-24T22:00:00Z, local midnight
-        let long: Vec<Sample> =
-            (0..25 * 360).map(|i| Sample { ts_ms: fall_back + i * 10_000, ..s[0].clone() }).collect();
+        let long: Vec<Sample> = (0..25 * 360).map(|i| Sample { ts_ms: fall_back + i * 10_000, ..s[0] }).collect();
         let days = build_days(&long, fall_back, fall_back + 25 * 3_600_000, 80.0, &t, &berlin);
         assert_eq!(days.len(), 1);
         assert_eq!((days[0].1, days[0].2), (fall_back, fall_back + 25 * 3_600_000));
