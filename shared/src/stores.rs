@@ -198,17 +198,25 @@ impl AccountZones for crate::tables::users::UsersTable {
 
 /// A collar's readings as the behaviour model's samples, by UTC day (the timeline).
 pub trait SampleSource: Send + Sync {
+    /// `consistent`: every reading written before the call (a finished day's record).
     fn samples_by_day(
         &self,
         collar_id: &str,
         from_ms: i64,
         to_ms: i64,
+        consistent: bool,
     ) -> impl Future<Output = Result<Samples, StoreError>> + Send;
 }
 
 impl SampleSource for ReadingsTable {
-    async fn samples_by_day(&self, collar_id: &str, from_ms: i64, to_ms: i64) -> Result<Samples, StoreError> {
-        ReadingsTable::samples_by_day(self, collar_id, from_ms, to_ms).await
+    async fn samples_by_day(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        consistent: bool,
+    ) -> Result<Samples, StoreError> {
+        ReadingsTable::samples_by_day(self, collar_id, from_ms, to_ms, consistent).await
     }
 }
 

@@ -462,6 +462,7 @@ impl crate::stores::SampleSource for MemoryReadings {
         collar_id: &str,
         from_ms: i64,
         to_ms: i64,
+        _consistent: bool,
     ) -> Result<crate::tables::readings::Samples, StoreError> {
         let stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
         let samples = stored

@@ -168,8 +168,9 @@ impl<R: SampleSource, P: DayRecords + EventPublisher> DaySource<'_, R, P> {
     ) -> Result<(), ApiError> {
         let read_at = chrono::Utc::now().timestamp_millis();
         let read_started = Instant::now();
-        let reads =
-            missing.iter().map(|&(_, _, from, to, _)| self.readings.samples_by_day(&collar.collar_id, from, to));
+        let reads = missing
+            .iter()
+            .map(|&(_, _, from, to, finished)| self.readings.samples_by_day(&collar.collar_id, from, to, finished));
         let read = petty_shared::xray::phase("read", futures_util::future::try_join_all(reads)).await?;
         inv.metric("TimelineReadMs", Unit::Milliseconds, read_started.elapsed().as_secs_f64() * 1000.0);
         inv.metric("TimelineReadings", Unit::Count, read.iter().map(|r| r.samples.len()).sum::<usize>() as f64);

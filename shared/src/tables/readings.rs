@@ -252,7 +252,13 @@ impl ReadingsTable {
     }
 
     /// Every sample of `collar_id` timed in `[from_ms, to_ms)`, however many pages.
-    async fn samples_in(&self, collar_id: &str, from_ms: i64, to_ms: i64) -> Result<Samples, StoreError> {
+    async fn samples_in(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        consistent: bool,
+    ) -> Result<Samples, StoreError> {
         let mut out = Samples::default();
         if to_ms <= from_ms {
             return Ok(out);
@@ -262,6 +268,7 @@ impl ReadingsTable {
             .query()
             .table_name(&self.table)
             .key_condition_expression("#c = :c AND #ts BETWEEN :from AND :to")
+            .consistent_read(consistent)
             .projection_expression("#ts, #hr, #act, #lat, #lon")
             .expression_attribute_names("#c", attr::COLLAR_ID)
             .expression_attribute_names("#ts", attr::TS)
@@ -293,8 +300,15 @@ impl ReadingsTable {
     }
 
     /// Samples in `[from_ms, to_ms)`, one `Query` per UTC day, run concurrently and joined in
-    /// time order.
-    pub async fn samples_by_day(&self, collar_id: &str, from_ms: i64, to_ms: i64) -> Result<Samples, StoreError> {
+    /// time order; `consistent` reads every reading written before the call (a finished day,
+    /// stored once as its record) at twice the read units.
+    pub async fn samples_by_day(
+        &self,
+        collar_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        consistent: bool,
+    ) -> Result<Samples, StoreError> {
         let mut spans = Vec::new();
         let mut start = from_ms;
         while start < to_ms {
@@ -302,9 +316,10 @@ impl ReadingsTable {
             spans.push((start, end));
             start = end;
         }
-        let parts =
-            futures_util::future::try_join_all(spans.into_iter().map(|(a, b)| self.samples_in(collar_id, a, b)))
-                .await?;
+        let parts = futures_util::future::try_join_all(
+            spans.into_iter().map(|(a, b)| self.samples_in(collar_id, a, b, consistent)),
+        )
+        .await?;
         let mut all = Samples::default();
         for part in parts {
             all.samples.extend(part.samples);
