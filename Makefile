@@ -123,6 +123,7 @@ fuzz-api: venv ## Schemathesis on openapi.yaml against a fresh local stack, many
 
 bench: $(BUILD_STAMP) ## Numbers, not pass/fail: cold start, warm p50/p99, RSS, sizes vs a lambda_http floor, in-process figures; one table + JSON in target/bench/
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PETTY_GIT_SHA=$(GIT_SHA) tools/bench.sh
+	tools/bench_days.sh
 
 bench-accounts: venv ## Numbers, not pass/fail: reset-request timing, export and erasure of 30 days of readings (DAYS=) on moto
 	tools/bench_accounts.sh

@@ -347,6 +347,15 @@ expect 0 timeline SM-000001 --from "$from" --to "$to" --json
 # Plan
 expect 0 plan SM-000001; has "daily goals"; has "recommendations"
 
+# Day summaries: this month as a chart, a range as JSON, the pet's local day
+expect 0 summary SM-000001; has "goal streak"; has "SM-000001"
+today=$(TZ=America/New_York date +%F)    # the pet's zone, set above
+expect 0 summary SM-000001 --from "$today" --to "$today" --json
+[ "$(json 'd["days"][0]["date"]')" = "$today" ] && [ "$(json 'd["days"][0]["complete"]')" = False ]
+expect 6 summary SM-000001 --from 2020-01-01 --to "$today"
+expect 0 timeline SM-000001 --day "$today" --json
+[ "$(json 'd["metadata"]["timezone"]')" = America/New_York ]
+
 # An access token the API refuses: the client refreshes once with the refresh token and saves the new pair
 # spoil_access DIR: breaks the access token kept in DIR's session file (the next call must refresh).
 spoil_access() {

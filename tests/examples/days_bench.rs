@@ -109,13 +109,18 @@ async fn main() {
             .await
             .unwrap();
     }
-    // Day by day, as days finish: each collar's day stored; the first collar's then read once
-    // (computed from its readings and stored as its record, as the first view after midnight
-    // does), the measured reads are the first collar's.
+    // Day by day, as days finish: each day stored; the first collar's then read once (computed
+    // from its readings and stored as its record, as the first view after midnight does); the
+    // measured reads are the first collar's.
     let mut first_reads = Timer(Vec::new());
     let mut first_points = 0;
-    for d in 0..days {
-        for c in 0..collars {
+    let mut first_retries = 0;
+    // The first collar first, each day read as soon as it is stored; then the others: moto
+    // iterates the whole table for every `Query` page, so a day computed while the table holds
+    // 90 collar-days of readings times out (that is what the readings layout decides; see the
+    // README's storage notes). Its records, once stored, are what the reads below measure.
+    for c in 0..collars {
+        for d in 0..days {
             let collar = format!("BD-{:06}", c + 1);
             let mut day =
                 simulate_day(&profiles()[(c as usize) % 3], (c * 1000 + d) as u64, first_day + d * DAY_MS).delivered;
@@ -143,8 +148,23 @@ async fn main() {
                 continue; // the others' readings only fill the table
             }
             let date = date_of(first_day + d * DAY_MS);
-            let (ms, body) = get(format!("/v1/pet-timeline?collar_id={collar}&day={date}&limit=500")).await;
-            first_reads.0.push(ms);
+            let path = format!("/v1/pet-timeline?collar_id={collar}&day={date}&limit=500");
+            // Moto may time a day's first read out (its `Query` slows as the table grows): a
+            // 503 is an answer here; the first read that gets through computes and stores it.
+            let started = Instant::now();
+            let body = loop {
+                let (status, body, _) =
+                    petty_tests::call(&http, &timeline, "GET", &path, &[(auth.0, &auth.1)], None).await;
+                match status.as_u16() {
+                    200 => break body,
+                    503 => {
+                        first_retries += 1;
+                        assert!(first_retries < 20, "{path}: moto keeps timing out: {body}");
+                    }
+                    _ => panic!("{path}: {status} {body}"),
+                }
+            };
+            first_reads.0.push(started.elapsed().as_secs_f64() * 1000.0);
             first_points = body["metadata"]["data_points"].as_u64().unwrap_or(0);
         }
     }
