@@ -61,11 +61,19 @@ pub fn ended_days<'a>(
     calendars: &HashMap<String, Calendar>,
     now_ms: i64,
 ) -> BTreeSet<(String, i64)> {
+    // Live readings fall on each collar's current day: its bounds are worked out once per
+    // collar, and only a reading outside them pays for its own day's time-zone arithmetic.
+    let mut today: HashMap<&str, (i64, i64)> = HashMap::new();
     readings
         .into_iter()
         .filter_map(|r| {
             let calendar = calendars.get(&r.collar_id)?;
-            let (start, end) = calendar.window(calendar.date_of(r.timestamp_ms));
+            let current = *today.entry(&r.collar_id).or_insert_with(|| calendar.window(calendar.date_of(now_ms)));
+            let (start, end) = if (current.0..current.1).contains(&r.timestamp_ms) {
+                current
+            } else {
+                calendar.window(calendar.date_of(r.timestamp_ms))
+            };
             (end <= now_ms + DAY_END_MARGIN_MS).then(|| (r.collar_id.clone(), start))
         })
         .collect()
@@ -339,6 +347,8 @@ mod tests {
         let last_second = reading("AB-123", today + 86_400_000 - 1_000);
         assert!(ended_days([&last_second], &calendars, today + 86_400_000 - DAY_END_MARGIN_MS).len() == 1);
         assert!(ended_days([&last_second], &calendars, today + 86_400_000 - DAY_END_MARGIN_MS - 1).is_empty());
+        // Ahead of the current day (a collar clock a little fast): not ended either.
+        assert!(ended_days([&reading("AB-123", today + 86_400_000 + 60_000)], &calendars, now).is_empty());
     }
 
     fn reading_at(ms: i64) -> Reading {

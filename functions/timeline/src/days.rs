@@ -62,10 +62,14 @@ fn serves(r: &DayRecord, under: &Under, from: i64, to: i64) -> bool {
         && (r.from, r.to) == (from, to)
 }
 
-/// The pet plan's goal on `date`, applied to a summary (the profile may have changed since
-/// the day was stored).
+/// The pet plan's active-minutes goal on `date`, for the pet's current profile.
+fn goal(collar: &Collar, date: NaiveDate) -> f64 {
+    active_minutes_goal(&collar.pet, life_stage(&collar.pet, date))
+}
+
+/// A stored summary against today's goal (the profile may have changed since it was stored).
 fn with_goal(mut s: DaySummary, collar: &Collar, date: NaiveDate) -> DaySummary {
-    s.active_goal_minutes = active_minutes_goal(&collar.pet, life_stage(&collar.pet, date));
+    s.active_goal_minutes = goal(collar, date);
     s.goal_met = s.active_minutes >= s.active_goal_minutes;
     s
 }
@@ -189,9 +193,9 @@ impl<R: SampleSource, P: DayRecords + EventPublisher> DaySource<'_, R, P> {
             };
             let day = build_day(&input);
             let complete = finished && from == day_start;
-            let summary = summarize_day(&day, date, (from, to), calendar, 0.0, complete);
+            let summary = summarize_day(&day, date, (from, to), calendar, goal(collar, date), complete);
             let in_window = samples.samples.iter().filter(|s| s.ts_ms >= window.0 && s.ts_ms < window.1).count();
-            computed.push((day, with_goal(summary, collar, date), in_window));
+            computed.push((day, summary, in_window));
         }
         out.elapsed_ms += started.elapsed().as_secs_f64() * 1000.0;
         inv.metric("TimelineComputeMs", Unit::Milliseconds, out.elapsed_ms);

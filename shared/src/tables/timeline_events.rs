@@ -16,6 +16,7 @@
 //! feedback.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use petty_api::summary::DaySummary;
 use petty_api::timeline::BaselineSource;
@@ -35,8 +36,8 @@ pub struct ShownEvent {
     pub behavior: Behavior,
 }
 
-fn entry(e: &Episode) -> String {
-    format!("{}.{}.{}", e.start_ms, e.end_ms, e.behavior)
+fn entry(start_ms: i64, end_ms: i64, behavior: Behavior) -> String {
+    format!("{start_ms}.{end_ms}.{behavior}")
 }
 
 fn parse_entry(entry: &str) -> Option<ShownEvent> {
@@ -174,18 +175,23 @@ impl TimelineEventsTable {
         Self { client, table: table.into() }
     }
 
-    /// Records what the timeline showed for the current (unfinished) day; a day that already
-    /// has its record keeps it (a slow request from before midnight does not undo it).
-    pub async fn publish_day(&self, collar_id: &str, day_ms: i64, episodes: &[Episode]) -> Result<(), StoreError> {
-        let entries: Vec<String> = episodes.iter().map(entry).collect();
-        let out = self
-            .client
+    /// A day's item: its key, the events shown that day and the TTL.
+    fn day_item(&self, collar_id: &str, day_ms: i64, entries: &[String]) -> PutItemFluentBuilder {
+        self.client
             .put_item()
             .table_name(&self.table)
             .item("collar_id", s(collar_id))
             .item("day", n(day_ms))
-            .item(attr::EVENTS, string_list(&entries))
+            .item(attr::EVENTS, string_list(entries))
             .item(attr::EXPIRES_AT, expires_at(day_ms))
+    }
+
+    /// Records what the timeline showed for the current (unfinished) day; a day that already
+    /// has its record keeps it (a slow request from before midnight does not undo it).
+    pub async fn publish_day(&self, collar_id: &str, day_ms: i64, episodes: &[Episode]) -> Result<(), StoreError> {
+        let entries: Vec<String> = episodes.iter().map(|e| entry(e.start_ms, e.end_ms, e.behavior)).collect();
+        let out = self
+            .day_item(collar_id, day_ms, &entries)
             .condition_expression("attribute_not_exists(#record)")
             .expression_attribute_names("#record", attr::RECORD)
             .send()
@@ -205,22 +211,15 @@ impl TimelineEventsTable {
         record: &DayRecord,
         read_at: i64,
     ) -> Result<bool, StoreError> {
-        let episodes: Vec<Episode> = record.episodes.iter().map(Episode::from).collect();
-        let entries: Vec<String> = episodes.iter().map(entry).collect();
+        let entries: Vec<String> = record.episodes.iter().map(|e| entry(e.start_ms, e.end_ms, e.behavior)).collect();
         let unavailable = |e: serde_json::Error| StoreError::Unavailable(e.to_string());
         let head = serde_json::to_string(record).map_err(unavailable)?;
         let body = serde_json::to_string(&record.episodes).map_err(unavailable)?;
         let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("collar_id", s(collar_id))
-            .item("day", n(day_ms))
-            .item(attr::EVENTS, string_list(&entries))
+            .day_item(collar_id, day_ms, &entries)
             .item(attr::RECORD, s(head))
             .item(attr::EPISODES, s(body))
             .item(attr::READ_AT, n(read_at))
-            .item(attr::EXPIRES_AT, expires_at(day_ms))
             .condition_expression("attribute_not_exists(#stale) OR #stale < :read")
             .expression_attribute_names("#stale", attr::STALE_AT)
             .expression_attribute_values(":read", n(read_at))
